@@ -1,0 +1,57 @@
+# Entry points of the project. `make up` gives a kind cluster with the chart installed;
+# `make test` runs everything CI runs. PYTEST_ARGS is passed through to pytest.
+SHELL := /bin/bash
+include hack/versions.env
+
+PYTHON ?= python3
+VENV := .venv
+TOX := $(VENV)/bin/tox
+CACHE ?= $(or $(CONSUL_CHART_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/consul-chart)
+export KUBECONFIG ?= $(CACHE)/kubeconfig
+HELM := .tools/bin/helm
+RELEASE ?= consul
+NAMESPACE ?= consul
+PYTEST_ARGS ?=
+
+.PHONY: tools lint test-unit cluster cluster-down up down test-cluster test docs
+
+## tools: helm 3, helm 4 and ct built into .tools/bin, and tox in .venv
+tools: $(TOX)
+	bash hack/install-tools.sh
+
+$(TOX):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "tox==4.67.15"
+
+## lint: ruff, helm lint --strict, and chart-testing's `ct lint` over chart/ and chart/ci/
+lint: tools
+	$(TOX) -e lint
+	PATH="$(CURDIR)/.tox/lint/bin:$(CURDIR)/.tools/bin:$$PATH" .tools/bin/ct lint --config ct.yaml
+
+## test-unit: the unit tier under helm 3 and helm 4
+test-unit: tools
+	$(TOX) -e unit -- $(PYTEST_ARGS)
+
+## cluster / cluster-down: the local multi-node kind cluster (images built here if missing)
+cluster:
+	bash hack/cluster-up.sh
+
+cluster-down:
+	bash hack/cluster-down.sh
+
+## up: a kind cluster with the chart installed as release $(RELEASE) in namespace $(NAMESPACE)
+up: tools cluster
+	$(HELM) upgrade --install $(RELEASE) chart --namespace $(NAMESPACE) --create-namespace \
+	  --values hack/kind-values.yaml --wait --timeout 10m
+	$(HELM) test $(RELEASE) --namespace $(NAMESPACE)
+
+## test-cluster: the cluster tier against the cluster of `make cluster`
+test-cluster: tools cluster
+	$(TOX) -e cluster -- $(PYTEST_ARGS)
+
+## test: everything CI runs
+test: lint test-unit test-cluster
+
+## docs: regenerate the README's values table from the comments in chart/values.yaml
+docs: $(TOX)
+	$(TOX) -e docs

@@ -1,0 +1,79 @@
+"""Render the chart with the real `helm template` and give the parsed objects to tests.
+
+A values set is rendered once per session and shared by every test that asks for it: the
+unit tier's speed comes from this cache, not from rendering less.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+CHART = REPO / "chart"
+RELEASE = "consul"
+NAMESPACE = "consul-ns"
+
+Manifest = dict[str, Any]
+
+
+class RenderError(Exception):
+    """`helm template` refused the values; `stderr` holds helm's message."""
+
+    def __init__(self, stderr: str) -> None:
+        super().__init__(stderr)
+        self.stderr = stderr
+
+
+def helm() -> str:
+    """The helm binary under test: $HELM, else the one `make tools` linked into .tools/bin."""
+    return os.environ.get("HELM") or str(REPO / ".tools" / "bin" / "helm")
+
+
+def render(
+    values: Mapping[str, Any] | None = None,
+    *,
+    values_files: Sequence[Path] = (),
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+) -> tuple[Manifest, ...]:
+    """Every object `helm template` renders for these values (hook and test pods included)."""
+    return _render(
+        yaml.safe_dump(dict(values or {}), sort_keys=True),
+        tuple(str(f) for f in values_files),
+        release,
+        namespace,
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _render(
+    values_yaml: str, values_files: tuple[str, ...], release: str, namespace: str
+) -> tuple[Manifest, ...]:
+    cmd = [helm(), "template", release, str(CHART), "--namespace", namespace, "--values", "-"]
+    for f in values_files:
+        cmd += ["--values", f]
+    proc = subprocess.run(cmd, input=values_yaml, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RenderError(proc.stderr)
+    return tuple(doc for doc in yaml.safe_load_all(proc.stdout) if doc)
+
+
+def find(docs: Iterable[Manifest], kind: str, name: str | None = None) -> list[Manifest]:
+    """The objects of a kind (and name, if given)."""
+    return [
+        d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
+    ]
+
+
+def one(docs: Iterable[Manifest], kind: str, name: str | None = None) -> Manifest:
+    """The single object of a kind (and name); fails the test if there are none or several."""
+    found = find(docs, kind, name)
+    assert len(found) == 1, f"expected one {kind} {name or ''}, got {len(found)}"
+    return found[0]

@@ -1,0 +1,255 @@
+"""Server StatefulSet: quorum, placement, persistence, probes, leave behaviour."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from render import Manifest, one, render
+
+STS = "consul-server"
+
+
+def server(values: dict[str, Any] | None = None) -> Manifest:
+    return one(render(values), "StatefulSet", STS)
+
+
+def server_config(values: dict[str, Any] | None = None) -> dict[str, Any]:
+    cm = one(render(values), "ConfigMap", "consul-server-config")
+    return json.loads(cm["data"]["server.json"])
+
+
+def container(sts: Manifest) -> Manifest:
+    return sts["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_defaults_are_a_three_server_quorum(default_docs: tuple[Manifest, ...]) -> None:
+    sts = one(default_docs, "StatefulSet", STS)
+    assert sts["apiVersion"] == "apps/v1"
+    assert sts["spec"]["replicas"] == 3
+    assert sts["spec"]["podManagementPolicy"] == "Parallel"
+    assert sts["spec"]["serviceName"] == "consul-server"
+    assert server_config()["bootstrap_expect"] == 3
+
+
+@pytest.mark.parametrize("replicas", [1, 3, 5, 7])
+def test_bootstrap_expect_follows_replicas(replicas: int) -> None:
+    values = {"server": {"replicas": replicas, "podAntiAffinityPreset": "soft"}}
+    assert server(values)["spec"]["replicas"] == replicas
+    config = server_config(values)
+    assert config["bootstrap_expect"] == replicas
+    assert config["autopilot"]["min_quorum"] == replicas // 2 + 1
+
+
+def test_joins_through_the_headless_service_name() -> None:
+    assert server_config()["retry_join"] == ["consul-server.consul-ns.svc.cluster.local"]
+    other = server_config({"clusterDomain": "corp.internal"})
+    assert other["retry_join"] == ["consul-server.consul-ns.svc.corp.internal"]
+
+
+def test_update_partition() -> None:
+    assert server()["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"partition": 0},
+    }
+    sts = server({"server": {"updatePartition": 2}})
+    assert sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"] == 2
+
+
+def test_persistence_by_volume_claim_templates() -> None:
+    sts = server()
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "data"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert "storageClassName" not in claim["spec"]
+    assert sts["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
+    volumes = {v["name"] for v in sts["spec"]["template"]["spec"]["volumes"]}
+    assert "data" not in volumes
+
+
+def test_persistence_settings() -> None:
+    values = {
+        "server": {
+            "persistence": {
+                "size": "1Gi",
+                "storageClass": "fast",
+                "annotations": {"backup": "yes"},
+                "retentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Delete"},
+            }
+        }
+    }
+    sts = server(values)
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["storageClassName"] == "fast"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert claim["metadata"]["annotations"] == {"backup": "yes"}
+    assert sts["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete"
+
+
+def test_persistence_off_uses_empty_dir() -> None:
+    sts = server({"server": {"persistence": {"enabled": False}}})
+    assert "volumeClaimTemplates" not in sts["spec"]
+    assert "persistentVolumeClaimRetentionPolicy" not in sts["spec"]
+    volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"] == {"name": "data", "emptyDir": {}}
+
+
+@pytest.mark.parametrize(
+    ("persistence", "leaves"),
+    [(True, False), (False, True)],
+    ids=["volume-keeps-identity", "emptydir-leaves"],
+)
+def test_leave_on_terminate_depends_on_persistence(persistence: bool, leaves: bool) -> None:
+    config = server_config({"server": {"persistence": {"enabled": persistence}}})
+    assert config["leave_on_terminate"] is leaves
+    assert config["skip_leave_on_interrupt"] is True
+
+
+def test_data_dir_is_the_volume() -> None:
+    mounts = {m["name"]: m["mountPath"] for m in container(server())["volumeMounts"]}
+    assert mounts["data"] == "/consul/data"
+    assert server_config()["data_dir"] == "/consul/data"
+
+
+HOSTNAME = "kubernetes.io/hostname"
+
+
+def test_hard_anti_affinity_by_default() -> None:
+    affinity = server()["spec"]["template"]["spec"]["affinity"]
+    (term,) = affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == HOSTNAME
+    assert term["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == "server"
+    assert term["labelSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "consul"
+
+
+def test_soft_preset() -> None:
+    affinity = server({"server": {"podAntiAffinityPreset": "soft"}})["spec"]["template"]["spec"][
+        "affinity"
+    ]
+    (term,) = affinity["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["weight"] == 100
+    assert term["podAffinityTerm"]["topologyKey"] == HOSTNAME
+
+
+def test_no_preset() -> None:
+    spec = server({"server": {"podAntiAffinityPreset": "none"}})["spec"]["template"]["spec"]
+    assert "affinity" not in spec
+
+
+def test_user_affinity_replaces_the_preset() -> None:
+    mine = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "disk", "operator": "In", "values": ["ssd"]}]}
+                ]
+            }
+        }
+    }
+    spec = server({"server": {"affinity": mine}})["spec"]["template"]["spec"]
+    assert spec["affinity"] == mine
+
+
+def test_topology_spread_defaults_its_selector_to_the_servers() -> None:
+    spread = [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}]
+    (c,) = server({"server": {"topologySpreadConstraints": spread}})["spec"]["template"]["spec"][
+        "topologySpreadConstraints"
+    ]
+    assert c["topologyKey"] == "topology.kubernetes.io/zone"
+    assert c["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == "server"
+    own = [dict(spread[0], labelSelector={"matchLabels": {"tier": "consul"}})]
+    (c,) = server({"server": {"topologySpreadConstraints": own}})["spec"]["template"]["spec"][
+        "topologySpreadConstraints"
+    ]
+    assert c["labelSelector"] == {"matchLabels": {"tier": "consul"}}
+
+
+def test_probes_never_restart_a_server_during_an_election() -> None:
+    c = container(server())
+    # Liveness must not depend on having a leader: only on the agent answering HTTP.
+    assert c["livenessProbe"]["httpGet"] == {"path": "/v1/status/leader", "port": "http"}
+    assert c["startupProbe"]["httpGet"]["port"] == "http"
+    assert "leader" in " ".join(c["readinessProbe"]["exec"]["command"])
+
+
+def test_agent_command_advertises_the_pod_ip() -> None:
+    c = container(server())
+    assert c["command"][:3] == ["consul", "agent", "-config-dir=/consul/config"]
+    assert "-advertise=$(POD_IP)" in c["command"]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+
+
+def test_ports() -> None:
+    ports = {(p["containerPort"], p["protocol"]) for p in container(server())["ports"]}
+    assert ports == {
+        (8300, "TCP"),
+        (8301, "TCP"),
+        (8301, "UDP"),
+        (8500, "TCP"),
+        (8600, "TCP"),
+        (8600, "UDP"),
+    }
+
+
+def test_termination_grace_period() -> None:
+    spec = server({"server": {"terminationGracePeriodSeconds": 90}})["spec"]["template"]["spec"]
+    assert spec["terminationGracePeriodSeconds"] == 90
+
+
+def test_scheduling_and_pod_metadata_values() -> None:
+    values = {
+        "server": {
+            "nodeSelector": {"pool": "consul"},
+            "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+            "priorityClassName": "system-cluster-critical",
+            "podLabels": {"team": "platform"},
+            "podAnnotations": {"note": "x"},
+        }
+    }
+    template = server(values)["spec"]["template"]
+    assert template["spec"]["nodeSelector"] == {"pool": "consul"}
+    assert template["spec"]["tolerations"][0]["key"] == "dedicated"
+    assert template["spec"]["priorityClassName"] == "system-cluster-critical"
+    assert template["metadata"]["labels"]["team"] == "platform"
+    assert template["metadata"]["annotations"]["note"] == "x"
+
+
+def test_extras_are_added() -> None:
+    values = {
+        "server": {
+            "extraEnv": [{"name": "FOO", "value": "bar"}],
+            "extraVolumes": [{"name": "extra", "emptyDir": {}}],
+            "extraVolumeMounts": [{"name": "extra", "mountPath": "/extra"}],
+            "extraContainers": [{"name": "sidecar", "image": "busybox:1.36"}],
+        }
+    }
+    spec = server(values)["spec"]["template"]["spec"]
+    assert {"name": "FOO", "value": "bar"} in spec["containers"][0]["env"]
+    assert {"name": "extra", "emptyDir": {}} in spec["volumes"]
+    assert {"name": "extra", "mountPath": "/extra"} in spec["containers"][0]["volumeMounts"]
+    assert [c["name"] for c in spec["containers"]] == ["consul", "sidecar"]
+
+
+def test_image_defaults_to_app_version_and_is_configurable() -> None:
+    c = container(server())
+    assert c["image"] == "hashicorp/consul:1.22.7"
+    assert c["imagePullPolicy"] == "IfNotPresent"
+    values = {
+        "image": {"repository": "mirror.local/consul", "tag": "1.22.6", "pullPolicy": "Always"},
+        "imagePullSecrets": [{"name": "regcred"}],
+    }
+    sts = server(values)
+    assert container(sts)["image"] == "mirror.local/consul:1.22.6"
+    assert container(sts)["imagePullPolicy"] == "Always"
+    assert sts["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+
+
+def test_resources_are_values() -> None:
+    assert container(server())["resources"]["limits"] == {"memory": "512Mi"}
+    values = {"server": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}}
+    assert container(server(values))["resources"]["requests"] == {"cpu": "1", "memory": "1Gi"}
