@@ -42,6 +42,7 @@ def render(
     values_files: Sequence[Path] = (),
     release: str = RELEASE,
     namespace: str = NAMESPACE,
+    kube_version: str | None = None,
 ) -> tuple[Manifest, ...]:
     """Every object `helm template` renders for these values (hook and test pods included)."""
     return _render(
@@ -49,16 +50,23 @@ def render(
         tuple(str(f) for f in values_files),
         release,
         namespace,
+        kube_version,
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _render(
-    values_yaml: str, values_files: tuple[str, ...], release: str, namespace: str
+    values_yaml: str,
+    values_files: tuple[str, ...],
+    release: str,
+    namespace: str,
+    kube_version: str | None,
 ) -> tuple[Manifest, ...]:
     cmd = [helm(), "template", release, str(CHART), "--namespace", namespace, "--values", "-"]
     for f in values_files:
         cmd += ["--values", f]
+    if kube_version:
+        cmd += ["--kube-version", kube_version]
     proc = subprocess.run(cmd, input=values_yaml, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RenderError(proc.stderr)

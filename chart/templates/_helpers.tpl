@@ -5,18 +5,18 @@
 {{- end }}
 
 {{/*
-Object name prefix. Truncated to 50 so that "-server", "-gossip-keygen" and the StatefulSet's
+Object name prefix. Truncated to 45 so that "-gossip-keygen", "-client-config" and the StatefulSet's
 controller-revision-hash label still fit in 63 characters.
 */}}
 {{- define "consul.fullname" -}}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" }}
+{{- .Values.fullnameOverride | trunc 45 | trimSuffix "-" }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 50 | trimSuffix "-" }}
+{{- .Release.Name | trunc 45 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name $name | trunc 45 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from render import one, render
 
-CONFIGS = {"server": ("consul-server-config", "server.json"), "client": ("consul-client-config", "client.json")}
+CONFIGS = {
+    "server": ("consul-server-config", "server.json"),
+    "client": ("consul-client-config", "client.json"),
+}
 
 
 def agent_config(component: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -57,7 +60,11 @@ def test_consul_settings(component: str) -> None:
 
 @pytest.mark.parametrize("component", ["server", "client"])
 def test_extra_config_is_merged_deeply(component: str) -> None:
-    extra = {"ports": {"grpc": 8502}, "limits": {"http_max_conns_per_client": 500}, "log_level": "warn"}
+    extra = {
+        "ports": {"grpc": 8502},
+        "limits": {"http_max_conns_per_client": 500},
+        "log_level": "warn",
+    }
     config = agent_config(component, {component: {"extraConfig": extra}})
     assert config["ports"] == {"http": 8500, "dns": 8600, "serf_lan": 8301, "grpc": 8502}
     assert config["limits"] == {"http_max_conns_per_client": 500}
@@ -80,13 +87,17 @@ def test_ui_switch_only_changes_the_ui(enabled: bool, expected: bool) -> None:
 
 def test_a_server_only_change_never_restarts_clients() -> None:
     changed = {"server": {"extraConfig": {"raft_snapshot_threshold": 16384}}}
-    assert checksum("StatefulSet", "consul-server", changed) != checksum("StatefulSet", "consul-server")
+    assert checksum("StatefulSet", "consul-server", changed) != checksum(
+        "StatefulSet", "consul-server"
+    )
     assert checksum("DaemonSet", "consul-client", changed) == checksum("DaemonSet", "consul-client")
 
 
 def test_a_shared_change_rolls_both() -> None:
     changed = {"consul": {"logLevel": "debug"}}
-    assert checksum("StatefulSet", "consul-server", changed) != checksum("StatefulSet", "consul-server")
+    assert checksum("StatefulSet", "consul-server", changed) != checksum(
+        "StatefulSet", "consul-server"
+    )
     assert checksum("DaemonSet", "consul-client", changed) != checksum("DaemonSet", "consul-client")
 
 

@@ -68,5 +68,7 @@ def test_state_is_not_kept() -> None:
 
 def test_disabled_renders_no_client_objects() -> None:
     docs = render({"client": {"enabled": False}})
-    assert not [d for d in docs if d["metadata"]["labels"].get("app.kubernetes.io/component") == "client"]
+    assert not [
+        d for d in docs if d["metadata"]["labels"].get("app.kubernetes.io/component") == "client"
+    ]
     assert not find(docs, "DaemonSet")

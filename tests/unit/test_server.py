@@ -155,7 +155,13 @@ def test_user_affinity_replaces_the_preset() -> None:
 
 
 def test_topology_spread_defaults_its_selector_to_the_servers() -> None:
-    spread = [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}]
+    spread = [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule",
+        }
+    ]
     (c,) = server({"server": {"topologySpreadConstraints": spread}})["spec"]["template"]["spec"][
         "topologySpreadConstraints"
     ]
