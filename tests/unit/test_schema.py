@@ -187,11 +187,13 @@ def test_invalid_values_are_refused_by_helm(path: Path) -> None:
 
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
 def test_invalid_values_hold_one_mistake(path: Path) -> None:
-    """jsonschema finds exactly the one mistake the file is about, at the field it names."""
+    """jsonschema finds the mistake the file is about, and nothing else: its errors (one
+    mistake can break two rules) are all at the field the file names."""
     field = expected_field(path)
     errors = list(validator().iter_errors(effective_values(path)))
-    assert len(errors) == 1, [f"{e.json_path}: {e.message}" for e in errors]
-    assert error_mentions(errors[0], field), f"{errors[0].json_path}: {errors[0].message}"
+    assert errors, "jsonschema accepts these values"
+    stray = [f"{e.json_path}: {e.message}" for e in errors if not error_mentions(e, field)]
+    assert not stray, stray
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
