@@ -15,8 +15,7 @@ if [[ -x "${out}/consul" ]]; then
 fi
 
 src="${CACHE}/src/consul-${CONSUL_VERSION}"
-consul_dir="$(go mod download -json "github.com/hashicorp/consul@v${CONSUL_VERSION}" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
-[[ -d $consul_dir ]] || die "could not download github.com/hashicorp/consul@v${CONSUL_VERSION}"
+consul_dir="$(go_module_dir github.com/hashicorp/consul "v${CONSUL_VERSION}")"
 mkdir -p "$src"
 printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/hashicorp/consul"\n' >"${src}/tools.go"
 {
