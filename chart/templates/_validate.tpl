@@ -43,8 +43,9 @@ renderer can see the cluster) and explain, instead of the API server's generic r
 {{- $p := .Values.server.persistence }}
 {{- $claims := $live.spec.volumeClaimTemplates | default list }}
 {{- $hint := "volumeClaimTemplates of a StatefulSet cannot change. To apply it: kubectl delete statefulset --cascade=orphan, then helm upgrade (existing volumes are kept and must be resized or migrated by hand)" }}
-{{- if ne (len $claims | toString) (ternary "1" "0" $p.enabled) }}
-{{- fail (printf "server.persistence.enabled cannot change on an installed release (%s). %s" (ternary "volumes exist" "no volumes exist" (gt (len $claims) 0)) $hint) }}
+{{- $hadVolumes := gt (len $claims) 0 }}
+{{- if ne $hadVolumes $p.enabled }}
+{{- fail (printf "server.persistence.enabled cannot change from %t to %t on an installed release. %s" $hadVolumes $p.enabled $hint) }}
 {{- end }}
 {{- if $p.enabled }}
 {{- $spec := (first $claims).spec }}

@@ -1,0 +1,229 @@
+"""The kind cluster as the cluster tier sees it: Kubernetes clients, helm releases, pod exec."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from kubernetes import client, config
+from kubernetes.stream import stream
+from render import CHART, REPO, helm
+
+T = TypeVar("T")
+
+CACHE = Path(
+    os.environ.get("CONSUL_CHART_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "consul-chart"
+)
+
+
+# The image the chart deploys by default; toolbox pods use it too (curl, nslookup, consul).
+CONSUL_IMAGE = (
+    f"hashicorp/consul:{yaml.safe_load((CHART / 'Chart.yaml').read_text())['appVersion']}"
+)
+
+
+def kubeconfig() -> str:
+    """$KUBECONFIG if set, else the one `make cluster` writes."""
+    return os.environ.get("KUBECONFIG") or str(CACHE / "kubeconfig")
+
+
+def tools_env() -> dict[str, str]:
+    """Environment for helm/kubectl/testinfra: the cluster's kubeconfig, the built tools first."""
+    return {
+        **os.environ,
+        "KUBECONFIG": kubeconfig(),
+        "PATH": f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+
+
+@dataclass(frozen=True)
+class Kube:
+    """Typed Kubernetes API clients for one kubeconfig."""
+
+    core: client.CoreV1Api
+    apps: client.AppsV1Api
+
+    @classmethod
+    def connect(cls) -> Kube:
+        api = config.new_client_from_config(config_file=kubeconfig())
+        return cls(core=client.CoreV1Api(api), apps=client.AppsV1Api(api))
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def exec_in_pod(
+    kube: Kube, namespace: str, pod: str, command: Sequence[str], container: str = "consul"
+) -> ExecResult:
+    """Run a command in a container through the API server (what `kubectl exec` does)."""
+    resp = stream(
+        kube.core.connect_get_namespaced_pod_exec,
+        pod,
+        namespace,
+        container=container,
+        command=list(command),
+        stdin=False,
+        stdout=True,
+        stderr=True,
+        tty=False,
+        _preload_content=False,
+    )
+    out: list[str] = []
+    err: list[str] = []
+    while resp.is_open():
+        resp.update(timeout=5)
+        if resp.peek_stdout():
+            out.append(resp.read_stdout())
+        if resp.peek_stderr():
+            err.append(resp.read_stderr())
+    resp.close()
+    return ExecResult(resp.returncode or 0, "".join(out), "".join(err))
+
+
+def wait_for(
+    probe: Callable[[], T | None], what: str, timeout: float = 300, interval: float = 3
+) -> T:
+    """Poll until `probe` returns something truthy; fail naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except Exception as e:  # the API or the pod is still coming up
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def run(
+    cmd: Sequence[str], *, stdin: str | None = None, timeout: float = 900, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a CLI against the cluster; on failure the assertion carries its whole output."""
+    proc = subprocess.run(
+        list(cmd),
+        input=stdin,
+        env=tools_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+@dataclass
+class Release:
+    """One helm release of the chart, installed with `helm install --wait`."""
+
+    name: str
+    namespace: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fullname(self) -> str:
+        return self.name if "consul" in self.name else f"{self.name}-consul"
+
+    def install(self, **overrides: Any) -> subprocess.CompletedProcess[str]:
+        return self._deploy("install", overrides)
+
+    def upgrade(self, check: bool = True, **overrides: Any) -> subprocess.CompletedProcess[str]:
+        """`helm upgrade --wait`; with check=False a refused upgrade is returned, not raised."""
+        return self._deploy("upgrade", overrides, check)
+
+    def _deploy(
+        self, verb: str, overrides: dict[str, Any], check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        values = _merge(self.values, overrides)
+        cmd = [helm(), verb, self.name, str(CHART), "--namespace", self.namespace]
+        cmd += ["--create-namespace", "--wait", "--timeout", "10m", "--values", "-"]
+        proc = run(cmd, stdin=yaml.safe_dump(values), check=check)
+        if proc.returncode == 0:
+            self.values = values
+        return proc
+
+    def test(self) -> subprocess.CompletedProcess[str]:
+        return run(
+            [helm(), "test", self.name, "--namespace", self.namespace, "--logs"], timeout=300
+        )
+
+    def uninstall(self, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run(
+            [helm(), "uninstall", self.name, "--namespace", self.namespace, "--wait"],
+            timeout=600,
+            check=check,
+        )
+
+    def pods(self, kube: Kube, component: str) -> list[client.V1Pod]:
+        selector = f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component={component}"
+        pods = kube.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+        return sorted(pods, key=lambda p: p.metadata.name)
+
+
+# Fixture types (tests/cluster/conftest.py): make a fresh namespace from a prefix; install a
+# release (name, namespace, **values).
+NamespaceFactory = Callable[[str], str]
+ReleaseFactory = Callable[..., Release]
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def start_pod(
+    kube: Kube,
+    namespace: str,
+    name: str,
+    image: str,
+    command: Sequence[str] = ("sleep", "3600"),
+    env: Sequence[dict[str, Any]] = (),
+) -> str:
+    """Start a plain non-root pod (e.g. a toolbox with curl, nslookup and the consul CLI)."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": name}},
+        "spec": {
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 1,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 100, "runAsGroup": 1000},
+            "containers": [
+                {
+                    "name": "consul",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": list(command),
+                    "env": list(env),
+                }
+            ],
+        },
+    }
+    kube.core.create_namespaced_pod(namespace, pod)
+    wait_for(
+        lambda: kube.core.read_namespaced_pod(name, namespace).status.phase == "Running",
+        f"pod {namespace}/{name} running",
+        timeout=120,
+    )
+    return name
