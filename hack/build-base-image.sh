@@ -25,6 +25,10 @@ customize() {
   ln -sf /usr/bin/containerd "${r}/usr/local/bin/containerd"
   mkdir -p "${r}/opt/cni"
   ln -sfn /usr/lib/cni "${r}/opt/cni/bin"
+  install -m 0755 "${REPO_ROOT}/hack/images/containerd-oom-score-adj.sh" "${r}/usr/local/bin/containerd-oom-score-adj"
+  mkdir -p "${r}/etc/systemd/system/containerd.service.d"
+  printf '[Service]\nExecStartPre=/usr/local/bin/containerd-oom-score-adj\n' \
+    >"${r}/etc/systemd/system/containerd.service.d/10-oom-score-adj.conf"
   # The sandbox image must be one kubeadm's list names, which the node image imports.
   sed -i "s#sandbox_image = .*#sandbox_image = \"registry.k8s.io/pause:${PAUSE_VERSION}\"#" "${r}/etc/containerd/config.toml"
   chroot "$r" ctr oci spec |

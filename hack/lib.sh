@@ -9,7 +9,7 @@ source "${REPO_ROOT}/hack/versions.env"
 
 # Everything built or downloaded lives outside the repo, keyed by version, so a fresh clone on
 # the same machine reuses it.
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/consul-chart"
+CACHE="${CONSUL_CHART_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/consul-chart}"
 export GOMODCACHE="${CACHE}/go/mod"
 export GOCACHE="${CACHE}/go/build"
 # -modcacherw lets `rm -rf "$CACHE"` work; -buildvcs=false because wrapper modules have no VCS.
@@ -19,6 +19,10 @@ GO_LDFLAGS="-s -w"
 TOOLS_BIN="${REPO_ROOT}/.tools/bin"
 KUBECONFIG_PATH="${CACHE}/kubeconfig"
 CLUSTER_NAME="consul-chart"
+# The Docker network of the nodes (hack/cluster-network.sh); its bridge gets a fixed name so a
+# firewall rule can keep its traffic on this machine.
+CLUSTER_NETWORK="consul-chart"
+CLUSTER_BRIDGE="br-consul-chart"
 # Tags of the locally built images; KIND_NODE_IMAGE / CONSUL_IMAGE in the environment name
 # registry images to use instead (hack/cluster-up.sh).
 BUILT_NODE_IMAGE="kindest/node:${KUBERNETES_VERSION}"
@@ -115,6 +119,7 @@ import_rootfs() {
 
 # Builds image $1 FROM $2 ("scratch" or an image) with entrypoint JSON $3, copying each
 # following SRC:DEST file in. On scratch it adds /tmp and an /etc/passwd, as distroless does.
+# DEST must not cross a symlink of the base (bookworm's /bin): COPY would replace it.
 file_image() {
   local tag="$1" base="$2" entrypoint="$3" ctx spec
   shift 3
