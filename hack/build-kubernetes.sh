@@ -9,7 +9,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
   die "KUBERNETES_VERSION must look like v1.34.4, got '${KUBERNETES_VERSION}'"
 minor="${BASH_REMATCH[1]}"
 staging_version="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
-commands=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
+# Arguments narrow the build to some commands (kubectl alone when the node image comes from a
+# registry).
+commands=("$@")
+((${#commands[@]} > 0)) ||
+  commands=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
 out="${CACHE}/kubernetes/${KUBERNETES_VERSION}/bin"
 
 missing=()

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# `make cluster`: a kind cluster "consul-chart" (1 control-plane + 3 workers) from images built
+# on this machine, with the local Consul image loaded into every node. Idempotent: a second run
+# reuses the images and a healthy cluster. KIND_NODE_IMAGE / CONSUL_IMAGE name registry images
+# to use instead of building (pulled if missing).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+node_image="${KIND_NODE_IMAGE:-}"
+consul_image="${CONSUL_IMAGE:-}"
+kind="${TOOLS_BIN}/kind"
+kubectl=("${TOOLS_BIN}/kubectl" --kubeconfig "$KUBECONFIG_PATH")
+
+bash "${REPO_ROOT}/hack/start-dockerd.sh"
+# kind's known-issues page asks for this with several nodes (each runs systemd + kubelet).
+if (($(cat /proc/sys/fs/inotify/max_user_instances) < 512)); then
+  need_root "raising fs.inotify.max_user_instances to 512"
+  sysctl -qw fs.inotify.max_user_instances=512
+fi
+bash "${REPO_ROOT}/hack/install-cli.sh"
+
+use_image() { # $1: image named by the user (pulled if missing), $2: build script otherwise
+  if [[ -n $1 ]]; then
+    image_exists "$1" || docker pull "$1"
+  else
+    bash "${REPO_ROOT}/hack/$2"
+  fi
+}
+use_image "$node_image" build-node-image.sh
+node_image="${node_image:-$BUILT_NODE_IMAGE}"
+use_image "$consul_image" build-consul-image.sh
+consul_image="${consul_image:-$BUILT_CONSUL_IMAGE}"
+
+# Reuse a cluster only if it runs the wanted node image (same ID, not only tag) and its API
+# answers.
+if "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+  running_image="$(docker inspect -f '{{.Image}}' "${CLUSTER_NAME}-control-plane" 2>/dev/null || true)"
+  if [[ $running_image == "$(docker image inspect -f '{{.Id}}' "$node_image")" ]] &&
+    "$kind" get kubeconfig --name "$CLUSTER_NAME" >"$KUBECONFIG_PATH" 2>/dev/null &&
+    "${kubectl[@]}" get --raw /readyz --request-timeout=10s >/dev/null 2>&1; then
+    log "cluster ${CLUSTER_NAME}: reusing"
+  else
+    log "cluster ${CLUSTER_NAME}: stale (other node image or API down), recreating"
+    "$kind" delete cluster --name "$CLUSTER_NAME"
+  fi
+fi
+bash "${REPO_ROOT}/hack/cluster-network.sh"
+if ! "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+  log "cluster ${CLUSTER_NAME}: creating from ${node_image}"
+  KIND_EXPERIMENTAL_DOCKER_NETWORK="$CLUSTER_NETWORK" "$kind" create cluster --name "$CLUSTER_NAME" --image "$node_image" --kubeconfig "$KUBECONFIG_PATH" \
+    --config - <<'YAML'
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+  - role: control-plane
+  - role: worker
+  - role: worker
+  - role: worker
+YAML
+fi
+chmod 0600 "$KUBECONFIG_PATH"
+
+log "waiting for 4 Ready nodes"
+"${kubectl[@]}" wait node --all --for=condition=Ready --timeout=300s >/dev/null
+(($("${kubectl[@]}" get nodes --no-headers | wc -l) == 4)) || die "cluster ${CLUSTER_NAME} does not have 4 nodes"
+
+# Nothing may resolve through a resolver outside this machine: drop CoreDNS's upstream, so
+# names outside cluster.local fail instead of being forwarded.
+corefile="$("${kubectl[@]}" -n kube-system get configmap coredns -o jsonpath='{.data.Corefile}')"
+if grep -q 'forward \. ' <<<"$corefile"; then
+  log "CoreDNS: removing the upstream forwarder"
+  "${kubectl[@]}" -n kube-system get configmap coredns -o json |
+    jq '.data.Corefile |= sub("\\n[ \\t]*forward \\. [^{\\n]*\\{[^}]*\\}"; "")' |
+    "${kubectl[@]}" replace -f - >/dev/null
+  "${kubectl[@]}" -n kube-system rollout restart deployment/coredns >/dev/null
+fi
+"${kubectl[@]}" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
+
+bash "${REPO_ROOT}/hack/load-image.sh" "$consul_image"
+
+log "checking that CoreDNS answers from a pod"
+"${kubectl[@]}" -n default delete pod consul-chart-dns-check --ignore-not-found --wait >/dev/null
+"${kubectl[@]}" -n default run consul-chart-dns-check --rm -i --quiet --restart=Never \
+  --image="$consul_image" --image-pull-policy=IfNotPresent --command -- \
+  nslookup kubernetes.default.svc.cluster.local >/dev/null ||
+  die "CoreDNS did not resolve kubernetes.default.svc.cluster.local from a pod"
+log "cluster ${CLUSTER_NAME}: ready; export KUBECONFIG=${KUBECONFIG_PATH}"
