@@ -6,10 +6,21 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from cluster import CONSUL_IMAGE, Kube, kubeconfig
+from cluster import (
+    CONSUL_IMAGE,
+    Kube,
+    NamespaceFactory,
+    Release,
+    ReleaseFactory,
+    kubeconfig,
+    start_pod,
+)
+from consul_api import ConsulAPI
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +47,64 @@ def namespace(kube: Kube) -> Iterator[str]:
         yield name
     finally:
         kube.core.delete_namespace(name)
+
+
+@pytest.fixture(scope="module")
+def namespace_factory(kube: Kube) -> Iterator[NamespaceFactory]:
+    """Makes fresh namespaces for a module; deletes them, with everything in them, after it."""
+    created: list[str] = []
+
+    def make(prefix: str) -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        try:
+            kube.core.delete_namespace(name)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+
+@pytest.fixture(scope="module")
+def release_factory(consul_image: str) -> Iterator[ReleaseFactory]:
+    """Installs releases with `helm install --wait`; uninstalls what is left after the module."""
+    repository, _, tag = consul_image.rpartition(":")
+    installed: list[Release] = []
+
+    def make(name: str, namespace: str, **values: Any) -> Release:
+        release = Release(name, namespace, {"image": {"repository": repository, "tag": tag}})
+        installed.append(release)
+        release.install(**values)
+        return release
+
+    yield make
+    for release in installed:
+        release.uninstall(check=False)
+
+
+@pytest.fixture(scope="module")
+def release(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory) -> Release:
+    """The chart with its default values in a fresh namespace: what a user gets."""
+    return release_factory("consul", namespace_factory("default-install"))
+
+
+@pytest.fixture(scope="module")
+def toolbox(kube: Kube, release: Release, consul_image: str) -> str:
+    """A separate pod (curl, nslookup, consul CLI) to look at the release from."""
+    return start_pod(kube, release.namespace, "toolbox", consul_image)
+
+
+@pytest.fixture(scope="module")
+def via_client(kube: Kube, release: Release) -> ConsulAPI:
+    """The HTTP API of a client agent, from inside its own pod."""
+    return ConsulAPI(kube, release.namespace, release.pods(kube, "client")[0].metadata.name)
+
+
+@pytest.fixture(scope="module")
+def via_ui(kube: Kube, release: Release, toolbox: str) -> ConsulAPI:
+    """The HTTP API through the UI Service, from a separate pod."""
+    return ConsulAPI(kube, release.namespace, toolbox, f"http://{release.fullname}-ui")

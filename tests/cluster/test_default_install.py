@@ -1,0 +1,181 @@
+"""A default install, checked the way a user would: quorum, members, KV, services, DNS, UI,
+gossip encryption, what runs inside the pods, and `helm test`."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import pytest
+import testinfra
+from cluster import Kube, Release, exec_in_pod, kubeconfig, start_pod, wait_for
+from consul_api import ConsulAPI
+
+pytestmark = pytest.mark.cluster
+
+
+def worker_nodes(kube: Kube) -> set[str]:
+    """Nodes a DaemonSet without tolerations lands on: those without a NoSchedule taint."""
+    return {
+        n.metadata.name
+        for n in kube.core.list_node().items
+        if not any(t.effect == "NoSchedule" for t in n.spec.taints or [])
+    }
+
+
+def test_exactly_one_leader_and_three_voters_on_distinct_nodes(
+    kube: Kube, release: Release, via_client: ConsulAPI
+) -> None:
+    servers = release.pods(kube, "server")
+    leaders = {ConsulAPI(kube, release.namespace, p.metadata.name).leader() for p in servers}
+    assert len(leaders) == 1 and leaders != {""}, f"servers disagree on the leader: {leaders}"
+    raft = via_client.raft_servers()
+    assert [s["Voter"] for s in raft] == [True] * 3
+    assert sum(s["Leader"] for s in raft) == 1
+    assert {s["Node"] for s in raft} == {p.metadata.name for p in servers}
+    assert len({p.spec.node_name for p in servers}) == 3, "servers share a node"
+
+
+def test_members_are_three_servers_and_one_client_per_worker(
+    kube: Kube, release: Release, via_client: ConsulAPI
+) -> None:
+    members = via_client.members()
+    assert all(m["Status"] == 1 for m in members), "every member alive"
+    servers = sorted(m["Name"] for m in members if m["Tags"]["role"] == "consul")
+    clients = {m["Name"] for m in members if m["Tags"]["role"] == "node"}
+    assert servers == [p.metadata.name for p in release.pods(kube, "server")]
+    assert clients == worker_nodes(kube)
+
+
+@pytest.mark.parametrize("api", ["via_client", "via_ui"])
+def test_kv_round_trip(api: str, request: pytest.FixtureRequest) -> None:
+    consul: ConsulAPI = request.getfixturevalue(api)
+    key = f"tests/{api}/{uuid.uuid4().hex}"
+    assert consul.kv_put(key, "one")
+    assert consul.kv_get(key) == "one"
+    index = consul.kv_entry(key)["ModifyIndex"]
+    assert not consul.kv_put(key, "stale", cas=index - 1), "CAS with an old index must fail"
+    assert consul.kv_put(key, "two", cas=index)
+    assert consul.kv_get(key) == "two"
+    assert consul.kv_delete(key)
+    assert consul.kv_get(key) is None
+
+
+def test_service_registers_and_deregisters_in_one_call(via_client: ConsulAPI) -> None:
+    service = {"ID": "web-1", "Name": "web", "Port": 8080, "Tags": ["v1"]}
+    assert via_client.register_service(service).status == 200
+    nodes = wait_for(lambda: via_client.catalog_service("web"), "web in the catalog", timeout=30)
+    assert [n["ServiceID"] for n in nodes] == ["web-1"]
+    resp = via_client.deregister_service("web-1")
+    assert resp.status == 200, resp.body
+    # No retry: the one call must have removed it from the catalog already.
+    assert via_client.catalog_service("web") == []
+
+
+def resolve(kube: Kube, release: Release, toolbox: str, name: str) -> str:
+    dns_ip = kube.core.read_namespaced_service(
+        f"{release.fullname}-dns", release.namespace
+    ).spec.cluster_ip
+    result = exec_in_pod(kube, release.namespace, toolbox, ["nslookup", name, dns_ip])
+    assert result.returncode == 0, f"nslookup {name} {dns_ip}: {result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def test_dns_through_the_dns_service(
+    kube: Kube, release: Release, toolbox: str, via_client: ConsulAPI
+) -> None:
+    server_ips = {p.status.pod_ip for p in release.pods(kube, "server")}
+    answer = resolve(kube, release, toolbox, "consul.service.consul")
+    assert server_ips <= set(answer.split()), answer
+    assert via_client.register_service({"ID": "dns-1", "Name": "dnsweb", "Port": 80}).status == 200
+    try:
+        client_ip = kube.core.read_namespaced_pod(via_client.pod, release.namespace).status.pod_ip
+        answer = wait_for(
+            lambda: (
+                (out := resolve(kube, release, toolbox, "dnsweb.service.consul"))
+                and client_ip in out
+                and out
+            ),
+            "dnsweb.service.consul",
+            timeout=30,
+        )
+        assert client_ip in answer
+    finally:
+        via_client.deregister_service("dns-1")
+
+
+def test_ui_answers(via_ui: ConsulAPI) -> None:
+    resp = via_ui.request("GET", "/ui/")
+    assert resp.status == 200
+    assert "<html" in resp.body.lower()
+
+
+def gossip_key(kube: Kube, release: Release) -> str:
+    secret = kube.core.read_namespaced_secret(f"{release.fullname}-gossip-key", release.namespace)
+    return base64.b64decode(secret.data["key"]).decode()
+
+
+def test_gossip_key_is_installed_on_every_member(kube: Kube, release: Release) -> None:
+    key = gossip_key(kube, release)
+    assert len(base64.b64decode(key)) == 32
+    pods = release.pods(kube, "server") + release.pods(kube, "client")
+    for pod in pods:
+        rings = ConsulAPI(kube, release.namespace, pod.metadata.name).keyring()
+        lan = [r for r in rings if not r["WAN"]]
+        assert lan, rings
+        assert all(r["Keys"] == {key: len(pods)} for r in lan), f"{pod.metadata.name}: {rings}"
+
+
+def test_an_agent_without_the_key_cannot_join(
+    kube: Kube, release: Release, via_client: ConsulAPI, consul_image: str
+) -> None:
+    join = f"-retry-join={release.fullname}-server"
+    agent = ["consul", "agent", "-data-dir=/tmp/data", "-advertise=$(POD_IP)", join]
+    pod_ip = [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
+    key = [{"name": "KEY", "value": gossip_key(kube, release)}]
+    start_pod(kube, release.namespace, "intruder", consul_image, [*agent, "-node=intruder"], pod_ip)
+    # The control: the same agent with the key joins, so only the key makes the difference.
+    keyholder = [*agent, "-node=keyholder", "-encrypt=$(KEY)"]
+    start_pod(kube, release.namespace, "keyholder", consul_image, keyholder, pod_ip + key)
+    wait_for(
+        lambda: any(m["Name"] == "keyholder" and m["Status"] == 1 for m in via_client.members()),
+        "the agent with the key to join",
+        timeout=90,
+    )
+    assert "intruder" not in {m["Name"] for m in via_client.members()}
+    log = kube.core.read_namespaced_pod_log("intruder", release.namespace)
+    assert "keyholder" not in log
+    for name in ("intruder", "keyholder"):
+        kube.core.delete_namespaced_pod(name, release.namespace, grace_period_seconds=0)
+
+
+@pytest.mark.parametrize("component", ["server", "client"])
+def test_inside_the_agent_pods(kube: Kube, release: Release, component: str) -> None:
+    pod = release.pods(kube, component)[0].metadata.name
+    host = testinfra.get_host(
+        f"kubectl://{pod}?container=consul&namespace={release.namespace}&kubeconfig={kubeconfig()}"
+    )
+    uid = [
+        line
+        for line in host.file("/proc/1/status").content_string.splitlines()
+        if line.startswith("Uid:")
+    ]
+    assert uid[0].split()[1:] == ["100"] * 4, f"the agent does not run as uid 100: {uid}"
+    assert host.check_output("id -u") == "100"
+    config = json.loads(host.file(f"/consul/config/{component}.json").content_string)
+    assert config["retry_join"] == [
+        f"{release.fullname}-server.{release.namespace}.svc.cluster.local"
+    ]
+    assert config["datacenter"] == "dc1"
+    mountinfo = host.check_output("grep ' /consul/data ' /proc/self/mountinfo")
+    if component == "server":
+        assert config["bootstrap_expect"] == 3
+        assert "pvc-" in mountinfo, f"server data dir is not on its volume: {mountinfo}"
+    else:
+        assert "bootstrap_expect" not in config
+
+
+def test_helm_test_passes(release: Release) -> None:
+    out = release.test()
+    assert "KV round trip ok" in out.stdout + out.stderr
