@@ -63,7 +63,7 @@ docker exec "$build" sh -c 'ctr --namespace=k8s.io images list -q |
 imported="$(docker exec "$build" ctr --namespace=k8s.io images list -q | grep -c -v '^sha256:' || true)"
 ((imported >= ${#images[@]})) || die "only ${imported} of ${#images[@]} images imported into the node image"
 # A clean stop flushes containerd's metadata database before the commit.
-docker exec "$build" sh -c 'pkill containerd; while pgrep -x containerd >/dev/null; do sleep 0.2; done'
+docker exec "$build" sh -c 'pkill containerd; while pgrep -x containerd >/dev/null; do sleep 0.2; done; rm -rf /run/containerd'
 docker commit --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
   --change "LABEL consul-chart.recipe=\"${recipe}\"" "$build" "$tag" >/dev/null
 log "node image ${tag}: built"

@@ -78,9 +78,13 @@ fi
 bash "${REPO_ROOT}/hack/load-image.sh" "$consul_image"
 
 log "checking that CoreDNS answers from a pod"
-"${kubectl[@]}" -n default delete pod consul-chart-dns-check --ignore-not-found --wait >/dev/null
-"${kubectl[@]}" -n default run consul-chart-dns-check --rm -i --quiet --restart=Never \
-  --image="$consul_image" --image-pull-policy=IfNotPresent --command -- \
-  nslookup kubernetes.default.svc.cluster.local >/dev/null ||
+check=(-n default pod/consul-chart-dns-check)
+"${kubectl[@]}" delete "${check[@]}" --ignore-not-found >/dev/null
+"${kubectl[@]}" -n default run consul-chart-dns-check --restart=Never --image="$consul_image" \
+  --image-pull-policy=IfNotPresent --command -- nslookup kubernetes.default.svc.cluster.local >/dev/null
+if ! "${kubectl[@]}" wait "${check[@]}" --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s >/dev/null; then
+  "${kubectl[@]}" logs "${check[@]}" >&2 || true
   die "CoreDNS did not resolve kubernetes.default.svc.cluster.local from a pod"
+fi
+"${kubectl[@]}" delete "${check[@]}" --wait=false >/dev/null
 log "cluster ${CLUSTER_NAME}: ready; export KUBECONFIG=${KUBECONFIG_PATH}"

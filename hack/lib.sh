@@ -15,6 +15,8 @@ export GOCACHE="${CACHE}/go/build"
 # -modcacherw lets `rm -rf "$CACHE"` work; -buildvcs=false because wrapper modules have no VCS.
 export GOFLAGS="-modcacherw -buildvcs=false"
 export CGO_ENABLED=0
+# At least the pinned Go, newer where a module's go line asks for it (the proxy serves it).
+export GOTOOLCHAIN="${GO_TOOLCHAIN}+auto"
 GO_LDFLAGS="-s -w"
 TOOLS_BIN="${REPO_ROOT}/.tools/bin"
 KUBECONFIG_PATH="${CACHE}/kubeconfig"
