@@ -46,8 +46,8 @@ fi
 bash "${REPO_ROOT}/hack/cluster-network.sh"
 if ! "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
   log "cluster ${CLUSTER_NAME}: creating from ${node_image}"
-  KIND_EXPERIMENTAL_DOCKER_NETWORK="$CLUSTER_NETWORK" "$kind" create cluster --name "$CLUSTER_NAME" --image "$node_image" --kubeconfig "$KUBECONFIG_PATH" \
-    --config - <<'YAML'
+  KIND_EXPERIMENTAL_DOCKER_NETWORK="$CLUSTER_NETWORK" "$kind" create cluster --name "$CLUSTER_NAME" \
+    --image "$node_image" --kubeconfig "$KUBECONFIG_PATH" --config - <<'YAML'
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 nodes:

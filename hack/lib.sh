@@ -141,8 +141,8 @@ file_image() {
   rm -rf "$ctx"
 }
 
-# go install $1 (package@version) into $2 unless $2/$3 exists; for modules without replace
-# directives, which `go install pkg@version` refuses.
+# go install $1 (package@version) into $2 unless $2/$3 exists. Only for modules without replace
+# directives: `go install pkg@version` refuses the others, which need a wrapper module.
 go_install() {
   [[ -x "$2/$3" ]] && return 0
   log "building $1"
