@@ -26,20 +26,22 @@
 {{- end }}
 
 {{/*
-Servers. leave_on_terminate depends on persistence:
-- on a volume a restarted server comes back with its node ID and raft data and simply resumes
-  as the same voter, so it must not leave: a leave would shrink the peer set on every rolling
-  restart and a later failure in that window would cost quorum;
-- on emptyDir it comes back as a new node with a new ID, so it must leave, or its old ID stays
-  a raft voter that counts against quorum until autopilot prunes it.
-autopilot's min_quorum stops dead-server cleanup from ever pruning below quorum.
+Servers leave the cluster when they terminate, with or without persistence. A restarted pod
+comes back on a new IP: one that did not leave stays a raft voter under its old address until
+the leader learns the new one, and if another server stops in that window the survivors count
+an unreachable voter and lose quorum (measured on kind: a 50 s leaderless window in a rolling
+upgrade; with leave, never fewer than two of three servers ready). What persistence changes is
+the return: on a volume the server rejoins with its node ID and raft data (rejoin_after_leave),
+on emptyDir it joins as a new node and replicates everything again. A server that crashes
+without leaving stays a dead voter until autopilot's cleanup_dead_servers removes it, never
+below min_quorum.
 */}}
 {{- define "consul.config.server" -}}
 {{- $s := .Values.server }}
 {{- $cfg := include "consul.config.common" . | fromJson }}
 {{- $_ := set $cfg "server" true }}
 {{- $_ := set $cfg "bootstrap_expect" (int $s.replicas) }}
-{{- $_ := set $cfg "leave_on_terminate" (not $s.persistence.enabled) }}
+{{- $_ := set $cfg "leave_on_terminate" true }}
 {{- $_ := set $cfg "skip_leave_on_interrupt" true }}
 {{- $_ := set $cfg "ui_config" (dict "enabled" .Values.ui.enabled) }}
 {{- $_ := set $cfg "performance" (dict "raft_multiplier" 1) }}
