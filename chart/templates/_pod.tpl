@@ -39,13 +39,30 @@ gossip key comes from the Secret through the environment so it never lands in a 
 {{- end }}
 {{- end }}
 
-{{/* Readiness: the agent knows the cluster's leader. */}}
-{{- define "consul.readinessProbe" -}}
+{{/* Readiness of a client: it knows the cluster's leader. */}}
+{{- define "consul.clientReadinessProbe" -}}
 exec:
   command:
     - /bin/sh
     - -ec
     - curl -sf http://127.0.0.1:8500/v1/status/leader | grep -q '[0-9]'
+periodSeconds: 5
+timeoutSeconds: 5
+failureThreshold: 2
+{{- end }}
+
+{{/*
+Readiness of a server: the leader lists it as a voter. Autopilot re-adds a returning server as
+a non-voter until it is stable; a rolling update must not stop the next server before then.
+*/}}
+{{- define "consul.serverReadinessProbe" -}}
+exec:
+  command:
+    - /bin/sh
+    - -ec
+    - >-
+      curl -sf http://127.0.0.1:8500/v1/operator/raft/configuration
+      | jq -e --arg node "$HOSTNAME" '.Servers[] | select(.Node == $node) | .Voter' >/dev/null
 periodSeconds: 5
 timeoutSeconds: 5
 failureThreshold: 2

@@ -48,6 +48,10 @@ def test_a_client_that_lost_its_servers_is_restarted() -> None:
     assert longer["failureThreshold"] == 13
 
 
+def test_ready_once_it_knows_the_leader() -> None:
+    assert "/v1/status/leader" in container(client())["readinessProbe"]["exec"]["command"][-1]
+
+
 def test_tolerations_reach_tainted_nodes() -> None:
     assert "tolerations" not in client()["spec"]["template"]["spec"]
     everywhere = [{"operator": "Exists"}]

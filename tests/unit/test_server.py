@@ -177,7 +177,10 @@ def test_probes_never_restart_a_server_during_an_election() -> None:
     # Liveness must not depend on having a leader: only on the agent answering HTTP.
     assert c["livenessProbe"]["httpGet"] == {"path": "/v1/status/leader", "port": "http"}
     assert c["startupProbe"]["httpGet"]["port"] == "http"
-    assert "leader" in " ".join(c["readinessProbe"]["exec"]["command"])
+    # Ready means a voter again: a rolling update waits for autopilot to promote it.
+    ready = c["readinessProbe"]["exec"]["command"][-1]
+    assert "/v1/operator/raft/configuration" in ready
+    assert ".Voter" in ready and "$HOSTNAME" in ready
 
 
 def test_agent_command_advertises_the_pod_ip() -> None:
