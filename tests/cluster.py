@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import time
@@ -169,6 +170,11 @@ class Release:
             timeout=600,
             check=check,
         )
+
+    def gossip_key(self, kube: Kube) -> str:
+        """The gossip key in the release's Secret (made by the chart's keygen hook)."""
+        secret = kube.core.read_namespaced_secret(f"{self.fullname}-gossip-key", self.namespace)
+        return base64.b64decode(secret.data["key"]).decode()
 
     def pods(self, kube: Kube, component: str) -> list[client.V1Pod]:
         selector = f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component={component}"

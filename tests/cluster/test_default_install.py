@@ -111,13 +111,8 @@ def test_ui_answers(via_ui: ConsulAPI) -> None:
     assert "<html" in resp.body.lower()
 
 
-def gossip_key(kube: Kube, release: Release) -> str:
-    secret = kube.core.read_namespaced_secret(f"{release.fullname}-gossip-key", release.namespace)
-    return base64.b64decode(secret.data["key"]).decode()
-
-
 def test_gossip_key_is_installed_on_every_member(kube: Kube, release: Release) -> None:
-    key = gossip_key(kube, release)
+    key = release.gossip_key(kube)
     assert len(base64.b64decode(key)) == 32
     pods = release.pods(kube, "server") + release.pods(kube, "client")
     for pod in pods:
@@ -133,7 +128,7 @@ def test_an_agent_without_the_key_cannot_join(
     join = f"-retry-join={release.fullname}-server"
     agent = ["consul", "agent", "-data-dir=/tmp/data", "-advertise=$(POD_IP)", join]
     pod_ip = [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
-    key = [{"name": "KEY", "value": gossip_key(kube, release)}]
+    key = [{"name": "KEY", "value": release.gossip_key(kube)}]
     start_pod(kube, release.namespace, "intruder", consul_image, [*agent, "-node=intruder"], pod_ip)
     # The control: the same agent with the key joins, so only the key makes the difference.
     keyholder = [*agent, "-node=keyholder", "-encrypt=$(KEY)"]

@@ -42,10 +42,7 @@ def test_each_release_is_its_own_cluster(kube: Kube, releases: list[Release]) ->
 
 
 def test_each_release_has_its_own_gossip_key(kube: Kube, releases: list[Release]) -> None:
-    keys = {
-        kube.core.read_namespaced_secret(f"{r.fullname}-gossip-key", r.namespace).data["key"]
-        for r in releases
-    }
+    keys = {r.gossip_key(kube) for r in releases}
     assert len(keys) == 3
 
 

@@ -28,11 +28,6 @@ def server_api(kube: Kube, release: Release) -> ConsulAPI:
     return ConsulAPI(kube, release.namespace, release.pods(kube, "server")[0].metadata.name)
 
 
-def gossip_key(kube: Kube, release: Release) -> str:
-    secret = kube.core.read_namespaced_secret(f"{release.fullname}-gossip-key", release.namespace)
-    return secret.data["key"]
-
-
 def client_pods(kube: Kube, release: Release) -> dict[str, tuple[str, int]]:
     """Client pod name -> (uid, restarts): changes if a client pod is replaced or restarted."""
     return {
@@ -89,7 +84,7 @@ def assert_data_kept(kube: Kube, release: Release, data: dict[str, str]) -> None
 def test_upgrade_rolls_servers_one_at_a_time(
     kube: Kube, life: Release, seeded: dict[str, str]
 ) -> None:
-    key = gossip_key(kube, life)
+    key = life.gossip_key(kube)
     before = {p.metadata.name: p.metadata.uid for p in life.pods(kube, "server")}
     with ReadyServersWatch(kube, life) as watch:
         life.upgrade(consul={"logLevel": "debug"})
@@ -97,7 +92,7 @@ def test_upgrade_rolls_servers_one_at_a_time(
     assert set(after) == set(before)
     assert all(after[name] != uid for name, uid in before.items()), "every server restarted"
     assert min(watch.samples) >= 2, f"more than one server down at once: {watch.samples}"
-    assert gossip_key(kube, life) == key
+    assert life.gossip_key(kube) == key
     assert_data_kept(kube, life, seeded)
     api = server_api(kube, life)
     assert api.leader()
@@ -138,7 +133,7 @@ def test_persistence_change_is_refused_with_an_explanation(
 
 
 def test_uninstall_keeps_only_volumes_and_gossip_key(kube: Kube, life: Release) -> None:
-    key = gossip_key(kube, life)
+    key = life.gossip_key(kube)
     life.uninstall()
     ns, selector = life.namespace, f"app.kubernetes.io/instance={life.name}"
     wait_for(
@@ -161,15 +156,15 @@ def test_uninstall_keeps_only_volumes_and_gossip_key(kube: Kube, life: Release) 
     assert leftovers == []
     pvcs = kube.core.list_namespaced_persistent_volume_claim(ns).items
     assert len(pvcs) == 5, "the server volumes are kept"
-    assert gossip_key(kube, life) == key, "the gossip key is kept"
+    assert life.gossip_key(kube) == key, "the gossip key is kept"
 
 
 def test_reinstall_onto_old_volumes_keeps_data_and_clients_join(
     kube: Kube, life: Release, seeded: dict[str, str]
 ) -> None:
-    key = gossip_key(kube, life)
+    key = life.gossip_key(kube)
     life.install()
-    assert gossip_key(kube, life) == key
+    assert life.gossip_key(kube) == key
     assert_data_kept(kube, life, seeded)
     api = server_api(kube, life)
     clients = {p.spec.node_name for p in life.pods(kube, "client")}
