@@ -13,7 +13,7 @@ RELEASE ?= consul
 NAMESPACE ?= consul
 PYTEST_ARGS ?=
 
-.PHONY: tools lint test-unit cluster cluster-down up down test-cluster test docs
+.PHONY: tools lint test-unit cluster cluster-down up up-from-nothing test-cluster test docs
 
 ## tools: helm 3, helm 4 and ct built into .tools/bin, and tox in .venv
 tools: $(TOX)
@@ -44,6 +44,11 @@ up: tools cluster
 	$(HELM) upgrade --install $(RELEASE) chart --namespace $(NAMESPACE) --create-namespace \
 	  --values hack/kind-values.yaml --wait --timeout 10m
 	$(HELM) test $(RELEASE) --namespace $(NAMESPACE)
+
+## up-from-nothing: `make up` as on a fresh machine: cluster, project images, tool links and
+## venvs removed, then an empty cache (COLD_CACHE, default a new temporary dir); prints the time
+up-from-nothing:
+	bash hack/up-from-nothing.sh
 
 ## test-cluster: the cluster tier against the cluster of `make cluster`
 test-cluster: tools cluster

@@ -57,6 +57,8 @@ tag="registry.k8s.io/pause:${PAUSE_VERSION}"
 if ! image_exists "$tag"; then
   out="${CACHE}/pause/${PAUSE_VERSION}/bin"
   mkdir -p "$out"
+  # libc6-dev holds the static libc the pause binary links against.
+  ensure_apt_packages gcc libc6-dev
   gcc -Os -static -DVERSION="v${PAUSE_VERSION}" -o "${out}/pause" \
     "$(go_module_dir k8s.io/kubernetes "$KUBERNETES_VERSION")/build/pause/linux/pause.c"
   file_image "$tag" scratch '["/pause"]' "${out}/pause:pause"

@@ -11,6 +11,8 @@ kind="${TOOLS_BIN}/kind"
 kubectl=("${TOOLS_BIN}/kubectl" --kubeconfig "$KUBECONFIG_PATH")
 
 bash "${REPO_ROOT}/hack/start-dockerd.sh"
+# jq edits CoreDNS's Corefile below (the build scripts install what they use themselves).
+ensure_apt_packages jq
 # kind's known-issues page asks for this with several nodes (each runs systemd + kubelet).
 if (($(cat /proc/sys/fs/inotify/max_user_instances) < 512)); then
   need_root "raising fs.inotify.max_user_instances to 512"

@@ -29,6 +29,8 @@ CLUSTER_BRIDGE="br-consul-chart"
 # registry images to use instead (hack/cluster-up.sh).
 BUILT_NODE_IMAGE="kindest/node:${KUBERNETES_VERSION}"
 BUILT_CONSUL_IMAGE="hashicorp/consul:${CONSUL_VERSION}"
+# Where start-dockerd.sh installs the OCI runtime wrapper dockerd runs as root.
+RUNTIME_WRAPPER_DIR=/usr/local/libexec/consul-chart
 mkdir -p "${CACHE}/logs" "${CACHE}/tmp"
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

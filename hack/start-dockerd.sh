@@ -12,12 +12,14 @@ mkdir -p "$CACHE"
 args=()
 # kind runs every node --privileged; where the bounding set lacks a capability runc cannot
 # grant it, so containers go through a wrapper that drops it (a normal host runs plain runc).
-# The wrapper is copied to the cache so the daemon does not depend on this work tree.
+# dockerd runs the wrapper as root for every container, so it lives in a root-owned directory
+# nobody else can write (not the cache, not this work tree).
 bounding=$((16#$(awk '/^CapBnd:/ {print $2}' /proc/self/status)))
 if ((bounding != (1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1)); then
-  mkdir -p "${CACHE}/bin"
-  install -m 0755 "${REPO_ROOT}/hack/runc-drop-caps.sh" "${CACHE}/bin/runc-drop-caps"
-  args+=(--add-runtime "capdrop=${CACHE}/bin/runc-drop-caps" --default-runtime capdrop)
+  ensure_apt_packages jq runc
+  install -d -o root -g root -m 0755 "$RUNTIME_WRAPPER_DIR"
+  install -o root -g root -m 0755 "${REPO_ROOT}/hack/runc-drop-caps.sh" "${RUNTIME_WRAPPER_DIR}/runc-drop-caps"
+  args+=(--add-runtime "capdrop=${RUNTIME_WRAPPER_DIR}/runc-drop-caps" --default-runtime capdrop)
   log "capability bounding set is incomplete: containers run through runc-drop-caps"
 fi
 log "starting dockerd (log: ${CACHE}/dockerd.log)"

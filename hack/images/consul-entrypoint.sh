@@ -1,8 +1,8 @@
-#!/bin/sh
+#!/usr/bin/dumb-init /bin/sh
 # Entrypoint of the local hashicorp/consul image, compatible with the official one's contract:
 # `agent ...` runs an agent with the image's data and config dirs, any other consul subcommand
-# may be given without the `consul` prefix, and a root start drops to user consul. The chart
-# runs `consul agent -config-dir=...` as its command and never goes through this.
+# may be given without the `consul` prefix, a root start drops to user consul, and dumb-init is
+# PID 1. The chart runs `dumb-init consul agent -config-dir=...` and never goes through this.
 set -eu
 CONSUL_DATA_DIR=/consul/data
 CONSUL_CONFIG_DIR=/consul/config
