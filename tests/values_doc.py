@@ -21,7 +21,7 @@ KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):")
 
 
 def documented_keys(text: str) -> dict[str, str]:
-    """Dotted key path -> the `# --` comment right above it."""
+    """Dotted key path -> the `# --` comment right above it (continued on `#` lines)."""
     docs: dict[str, str] = {}
     stack: list[tuple[int, str]] = []
     pending: str | None = None
@@ -29,6 +29,9 @@ def documented_keys(text: str) -> dict[str, str]:
         stripped = line.strip()
         if stripped.startswith("# --"):
             pending = stripped.removeprefix("# --").strip()
+            continue
+        if pending is not None and stripped.startswith("#"):  # the comment goes on
+            pending += " " + stripped.removeprefix("#").strip()
             continue
         match = KEY_LINE.match(line)
         if not match:

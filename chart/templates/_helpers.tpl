@@ -50,8 +50,13 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/* Image reference: a digest, when given, pins the image and wins over the tag. */}}
 {{- define "consul.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
 {{- end }}
 
 {{/* ServiceAccount name of a component: (dict "root" $ "component" "server"). */}}
@@ -64,9 +69,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* The one DNS name every agent joins through: the servers' headless Service. */}}
+{{/*
+The one DNS name every agent joins through: the servers' headless Service. Without a
+clusterDomain the pod's DNS search path completes `<service>.<namespace>.svc`, whatever the
+cluster's domain is.
+*/}}
 {{- define "consul.joinAddress" -}}
-{{- printf "%s-server.%s.svc.%s" (include "consul.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{- $name := printf "%s-server.%s.svc" (include "consul.fullname" .) .Release.Namespace }}
+{{- if .Values.clusterDomain }}
+{{- printf "%s.%s" $name .Values.clusterDomain }}
+{{- else }}
+{{- $name }}
+{{- end }}
 {{- end }}
 
 {{- define "consul.gossipSecretName" -}}
@@ -93,8 +107,12 @@ these annotations; the Job runs after its ServiceAccount and RBAC (lower weight)
 {{- if and .Values.gossipEncryption.enabled (not .Values.gossipEncryption.existingSecret) }}true{{ end }}
 {{- end }}
 
+{{/*
+Hook annotations of the keygen objects: (dict "weight" N "keepOnFailure" bool). The Job is kept
+when it fails, for its logs; its ServiceAccount and RBAC (create on Secrets) never are.
+*/}}
 {{- define "consul.keygenHookAnnotations" -}}
 helm.sh/hook: pre-install,pre-upgrade
 helm.sh/hook-weight: {{ .weight | quote }}
-helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded{{ if not .keepOnFailure }},hook-failed{{ end }}
 {{- end }}

@@ -23,10 +23,14 @@
 {{- end }}
 
 {{/*
-Agent command. The advertise address is the pod IP (the node has several interfaces); the
-gossip key comes from the Secret through the environment so it never lands in a ConfigMap.
+Agent command: (dict "root" $ "args" (list ...)). dumb-init is PID 1, so probe processes that a
+timeout killed are reaped (the agent as PID 1 never reaps them) and signals reach the agent.
+The advertise address is the pod IP (the node has several interfaces); the gossip key comes
+from the Secret through the environment so it never lands in a ConfigMap.
 */}}
 {{- define "consul.agentCommand" -}}
+- dumb-init
+- --
 - consul
 - agent
 - -config-dir=/consul/config
@@ -37,35 +41,6 @@ gossip key comes from the Secret through the environment so it never lands in a 
 {{- range .args }}
 - {{ . }}
 {{- end }}
-{{- end }}
-
-{{/* Readiness of a client: it knows the cluster's leader. */}}
-{{- define "consul.clientReadinessProbe" -}}
-exec:
-  command:
-    - /bin/sh
-    - -ec
-    - curl -sf http://127.0.0.1:8500/v1/status/leader | grep -q '[0-9]'
-periodSeconds: 5
-timeoutSeconds: 5
-failureThreshold: 2
-{{- end }}
-
-{{/*
-Readiness of a server: the leader lists it as a voter. Autopilot re-adds a returning server as
-a non-voter until it is stable; a rolling update must not stop the next server before then.
-*/}}
-{{- define "consul.serverReadinessProbe" -}}
-exec:
-  command:
-    - /bin/sh
-    - -ec
-    - >-
-      curl -sf http://127.0.0.1:8500/v1/operator/raft/configuration
-      | jq -e --arg node "$HOSTNAME" '.Servers[] | select(.Node == $node) | .Voter' >/dev/null
-periodSeconds: 5
-timeoutSeconds: 5
-failureThreshold: 2
 {{- end }}
 
 {{- define "consul.podSpecCommon" -}}
@@ -92,7 +67,10 @@ tolerations:
 {{- end }}
 {{- end }}
 
-{{/* Pod template metadata of a component: (dict "root" $ "component" "server"). */}}
+{{/*
+Pod template metadata of a component: (dict "root" $ "component" "server" "checksum" ...), the
+checksum being the component's consul.<component>.configChecksum.
+*/}}
 {{- define "consul.podMetadata" -}}
 {{- $c := index .root.Values .component -}}
 labels:
@@ -102,7 +80,7 @@ labels:
   {{- toYaml . | nindent 2 }}
   {{- end }}
 annotations:
-  checksum/config: {{ include (printf "consul.config.%s" .component) .root | sha256sum }}
+  checksum/config: {{ .checksum }}
   {{- with $c.podAnnotations }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -131,40 +109,4 @@ annotations:
 {{- with (index .root.Values .component).extraVolumes }}
 {{ toYaml . }}
 {{- end }}
-{{- end }}
-
-{{/* Server affinity: the user's `server.affinity` replaces the preset entirely. */}}
-{{- define "consul.serverAffinity" -}}
-{{- $s := .Values.server }}
-{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "consul.componentSelectorLabels" (dict "root" . "component" "server") | fromYaml)) }}
-{{- if $s.affinity }}
-{{- toYaml $s.affinity }}
-{{- else if eq $s.podAntiAffinityPreset "hard" }}
-{{- toYaml (dict "podAntiAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list $term))) }}
-{{- else if eq $s.podAntiAffinityPreset "soft" }}
-{{- toYaml (dict "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 100 "podAffinityTerm" $term)))) }}
-{{- end }}
-{{- end }}
-
-{{/* Spread constraints select the server pods unless the user gave a labelSelector. */}}
-{{- define "consul.topologySpreadConstraints" -}}
-{{- $selector := dict "matchLabels" (include "consul.componentSelectorLabels" (dict "root" . "component" "server") | fromYaml) }}
-{{- $out := list }}
-{{- range .Values.server.topologySpreadConstraints }}
-{{- $c := deepCopy . }}
-{{- if not (hasKey $c "labelSelector") }}
-{{- $_ := set $c "labelSelector" $selector }}
-{{- end }}
-{{- $out = append $out $c }}
-{{- end }}
-{{- toYaml $out }}
-{{- end }}
-
-{{/* A client is healthy while it knows at least one live server. */}}
-{{- define "consul.clientServerCheck" -}}
-exec:
-  command:
-    - /bin/sh
-    - -ec
-    - consul members -status=alive | awk '$4 == "server" { found = 1 } END { exit !found }'
 {{- end }}

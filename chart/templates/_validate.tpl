@@ -30,16 +30,26 @@ what to change. Included once, from the server StatefulSet.
 {{- if and .Values.ui.ingress.enabled (not .Values.ui.ingress.hosts) }}
 {{- fail "ui.ingress.enabled=true needs at least one entry in ui.ingress.hosts" }}
 {{- end }}
-{{- include "consul.validatePersistence" . }}
+{{- include "consul.validateInstalled" . }}
 {{- end }}
 
 {{/*
-volumeClaimTemplates of a StatefulSet are immutable: compare with the installed one (when the
-renderer can see the cluster) and explain, instead of the API server's generic refusal.
+Checks against the installed release, when the renderer can see the cluster (`lookup` sees
+nothing under `helm template`): volumeClaimTemplates of a StatefulSet are immutable, so a
+persistence change is explained instead of the API server's generic refusal; and a scale-down
+must leave a quorum of the current servers running even if every removed one stopped before
+it left (a StatefulSet with Parallel pod management stops them all at once).
 */}}
-{{- define "consul.validatePersistence" -}}
-{{- $live := lookup "apps/v1" "StatefulSet" .Release.Namespace (printf "%s-server" (include "consul.fullname" .)) }}
+{{- define "consul.validateInstalled" -}}
+{{- $name := printf "%s-server" (include "consul.fullname" .) }}
+{{- $live := lookup "apps/v1" "StatefulSet" .Release.Namespace $name }}
 {{- if $live }}
+{{- $from := int $live.spec.replicas }}
+{{- $to := int .Values.server.replicas }}
+{{- $keep := add (div $from 2) 1 }}
+{{- if lt $to $keep }}
+{{- fail (printf "server.replicas=%d would stop %d of the %d running servers at once, leaving fewer than their quorum of %d should they stop before leaving. Scale down in steps that keep a quorum: to at least %d in one upgrade (e.g. 7 -> 5 -> 3), or one server at a time with `kubectl -n %s scale statefulset/%s --replicas=N` (waiting each time until `consul operator raft list-peers` shows N voters) and then this upgrade" $to (sub $from $to) $from $keep $keep .Release.Namespace $name) }}
+{{- end }}
 {{- $p := .Values.server.persistence }}
 {{- $claims := $live.spec.volumeClaimTemplates | default list }}
 {{- $hint := "volumeClaimTemplates of a StatefulSet cannot change. To apply it: kubectl delete statefulset --cascade=orphan, then helm upgrade (existing volumes are kept and must be resized or migrated by hand)" }}
@@ -49,12 +59,37 @@ renderer can see the cluster) and explain, instead of the API server's generic r
 {{- end }}
 {{- if $p.enabled }}
 {{- $spec := (first $claims).spec }}
-{{- if ne (toString $spec.resources.requests.storage) (toString $p.size) }}
-{{- fail (printf "server.persistence.size cannot change from %s to %s on an installed release. %s" $spec.resources.requests.storage $p.size $hint) }}
+{{- $stored := toString $spec.resources.requests.storage }}
+{{- /* The API stores a quantity in canonical form (1.5Gi comes back as 1536Mi): compare bytes. */}}
+{{- if ne (include "consul.quantityBytes" $stored) (include "consul.quantityBytes" (toString $p.size)) }}
+{{- fail (printf "server.persistence.size cannot change from %s to %s on an installed release. %s" $stored $p.size $hint) }}
 {{- end }}
 {{- if and $p.storageClass (ne (toString $spec.storageClassName) $p.storageClass) }}
 {{- fail (printf "server.persistence.storageClass cannot change from %q to %q on an installed release. %s" (toString $spec.storageClassName) $p.storageClass $hint) }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+consul.quantityBytes: a quantity string as values.schema.json admits it (10Gi, 1.5Gi, 1536Mi,
+500M, 1e9) as a whole number of bytes, so two spellings of one size compare equal.
+*/}}
+{{- define "consul.quantityBytes" -}}
+{{- $q := trimPrefix "+" . }}
+{{- $number := regexFind "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)" $q }}
+{{- $suffix := trimPrefix $number $q }}
+{{- $factors := dict "" 1.0 "n" 1e-9 "u" 1e-6 "m" 1e-3 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 }}
+{{- $bytes := float64 $number }}
+{{- if hasKey $factors $suffix }}
+{{- $bytes = mulf $bytes (get $factors $suffix) }}
+{{- else if regexMatch "^[eE][-+]?[0-9]+$" $suffix }}
+{{- $exp := int (trimPrefix "+" (substr 1 -1 $suffix)) }}
+{{- range until (ternary $exp (sub 0 $exp) (gt $exp 0) | int) }}
+{{- $bytes = ternary (mulf $bytes 10) (divf $bytes 10) (gt $exp 0) }}
+{{- end }}
+{{- else }}
+{{- fail (printf "cannot read the Kubernetes quantity %q" .) }}
+{{- end }}
+{{- ceil $bytes | int64 }}
 {{- end }}

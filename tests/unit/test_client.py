@@ -38,18 +38,35 @@ def test_node_local_service() -> None:
     assert {p["port"] for p in svc["spec"]["ports"]} == {8500, 8600}
 
 
-def test_a_client_that_lost_its_servers_is_restarted() -> None:
+def test_losing_every_server_never_restarts_a_client() -> None:
+    # A restart per lost server ends in CrashLoopBackOff during a long outage; liveness only
+    # asks that the agent answers HTTP, whatever its servers.
     probe = container(client())["livenessProbe"]
     script = probe["exec"]["command"][-1]
+    assert "consul members" not in script
+    assert "curl -s -o /dev/null --max-time 3 http://127.0.0.1:8500/" in script
+    assert "-f" not in script.split(), "any HTTP answer, even an error, proves the agent serves"
+
+
+def test_a_rejoin_container_joins_again_when_no_server_is_alive() -> None:
+    rejoin = client()["spec"]["template"]["spec"]["containers"][1]
+    assert rejoin["name"] == "rejoin"
+    assert rejoin["command"][0] == "dumb-init"
+    script = rejoin["command"][-1]
+    assert "sleep 10 & wait $!" in script
     assert "consul members -status=alive" in script
-    assert '"server"' in script
-    assert probe["periodSeconds"] * probe["failureThreshold"] == 60
-    longer = container(client({"client": {"serverLossRestartSeconds": 125}}))["livenessProbe"]
-    assert longer["failureThreshold"] == 13
+    assert 'consul join "consul-server.consul-ns.svc"' in script
+    slower = client({"client": {"rejoinIntervalSeconds": 30}})["spec"]["template"]["spec"]
+    assert "sleep 30 & wait $!" in slower["containers"][1]["command"][-1]
+    assert rejoin["securityContext"]["readOnlyRootFilesystem"] is True
 
 
-def test_ready_once_it_knows_the_leader() -> None:
-    assert "/v1/status/leader" in container(client())["readinessProbe"]["exec"]["command"][-1]
+def test_ready_while_it_knows_a_live_server_leader_or_not() -> None:
+    # Consul answers DNS from stale state and takes local registrations without a leader: a
+    # leaderless cluster must keep its clients in the -dns and node-local Services.
+    script = container(client())["readinessProbe"]["exec"]["command"][-1]
+    assert "/v1/status/leader" not in script
+    assert "consul members -status=alive" in script and '"server"' in script
 
 
 def test_tolerations_reach_tainted_nodes() -> None:
@@ -65,9 +82,26 @@ def test_rolling_update_and_leave() -> None:
     assert client()["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 10
 
 
-def test_state_is_not_kept() -> None:
-    volumes = {v["name"]: v for v in client()["spec"]["template"]["spec"]["volumes"]}
+def test_data_dir_is_an_empty_dir_by_default() -> None:
+    spec = client()["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
     assert volumes["data"] == {"name": "data", "emptyDir": {}}
+    assert "initContainers" not in spec
+
+
+def test_data_dir_on_the_node_survives_a_client_rollout() -> None:
+    values = {"client": {"dataHostPath": {"enabled": True, "root": "/srv/consul/"}}}
+    spec = client(values)["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["data"]["hostPath"] == {
+        "path": "/srv/consul/consul-ns/consul",
+        "type": "DirectoryOrCreate",
+    }
+    (init,) = spec["initContainers"]
+    assert "chown 100:1000 /consul/data" in init["command"][-1]
+    security = init["securityContext"]
+    assert security["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN"]}
+    assert security["runAsUser"] == 0 and security["allowPrivilegeEscalation"] is False
 
 
 def test_disabled_renders_no_client_objects() -> None:

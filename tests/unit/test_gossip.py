@@ -45,6 +45,15 @@ def test_keygen_hook_runs_before_install_and_upgrade(default_docs: tuple[Manifes
     assert weights["Job"] > max(weights["ServiceAccount"], weights["Role"], weights["RoleBinding"])
 
 
+def test_keygen_rights_never_outlive_a_failed_job(default_docs: tuple[Manifest, ...]) -> None:
+    # The Job stays for its logs; the right to create Secrets goes whatever the outcome.
+    for kind in ("ServiceAccount", "Role", "RoleBinding"):
+        policy = one(default_docs, kind, "consul-gossip-keygen")["metadata"]["annotations"]
+        assert "hook-failed" in policy["helm.sh/hook-delete-policy"].split(","), kind
+    job = one(default_docs, "Job", "consul-gossip-keygen")["metadata"]["annotations"]
+    assert "hook-failed" not in job["helm.sh/hook-delete-policy"]
+
+
 def test_keygen_keeps_an_existing_secret(default_docs: tuple[Manifest, ...]) -> None:
     job = one(default_docs, "Job", "consul-gossip-keygen")
     script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
@@ -71,7 +80,8 @@ def test_existing_secret() -> None:
 
 def test_disabled() -> None:
     docs = render({"gossipEncryption": {"enabled": False}})
-    assert not find(docs, "Job")
+    for kind in HOOK_KINDS:
+        assert not find(docs, kind, "consul-gossip-keygen")
     for c in agent_containers(docs):
         assert key_ref(c) is None
         assert not any(arg.startswith("-encrypt") for arg in c["command"])

@@ -31,8 +31,45 @@ def test_agents_only_talk_gossip_and_rpc_to_each_other() -> None:
     assert "from" not in api, "no apiClients: the API is open to every pod"
 
 
-def test_api_clients_restrict_the_api() -> None:
+CHART_PODS = {
+    "podSelector": {
+        "matchLabels": {"app.kubernetes.io/name": "consul", "app.kubernetes.io/instance": "consul"},
+        "matchExpressions": [
+            {
+                "key": "app.kubernetes.io/component",
+                "operator": "In",
+                "values": ["test", "autopilot"],
+            }
+        ],
+    }
+}
+CLUSTER_DNS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+
+
+def test_api_clients_restrict_the_api_but_keep_the_charts_pods_and_cluster_dns() -> None:
     peers = [{"namespaceSelector": {"matchLabels": {"team": "payments"}}}]
     values = {"networkPolicy": {"enabled": True, "apiClients": peers}}
-    _, api = one(render(values), "NetworkPolicy", "consul")["spec"]["ingress"]
-    assert api["from"] == peers
+    docs = render(values)
+    _, api, dns = one(docs, "NetworkPolicy", "consul")["spec"]["ingress"]
+    assert api["from"] == [*peers, CHART_PODS]
+    assert ports(api) == {(8500, "TCP"), (8600, "TCP"), (8600, "UDP")}
+    assert dns["from"] == [CLUSTER_DNS]
+    assert ports(dns) == {(8600, "TCP"), (8600, "UDP")}
+    # The peers the policy lets in are really the chart's own API clients.
+    for name in ("consul-test", "consul-autopilot"):
+        pod = one(docs, "Pod" if name == "consul-test" else "Job", name)
+        labels = pod["metadata"]["labels"]
+        assert labels["app.kubernetes.io/component"] in {"test", "autopilot"}
+        assert labels["app.kubernetes.io/instance"] == "consul"
+
+
+def test_dns_clients_can_be_replaced_or_dropped() -> None:
+    node_local = [{"ipBlock": {"cidr": "169.254.20.10/32"}}]
+    peers = [{"podSelector": {"matchLabels": {"app": "web"}}}]
+    values = {"networkPolicy": {"enabled": True, "apiClients": peers, "dnsClients": node_local}}
+    assert one(render(values), "NetworkPolicy")["spec"]["ingress"][2]["from"] == node_local
+    values["networkPolicy"]["dnsClients"] = []
+    assert len(one(render(values), "NetworkPolicy")["spec"]["ingress"]) == 2

@@ -22,6 +22,8 @@ def test_budget_within_quorum(replicas: int, max_unavailable: int) -> None:
     assert pdb["apiVersion"] == "policy/v1"
     assert pdb["spec"]["maxUnavailable"] == max_unavailable
     assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "server"
+    # A leaderless cluster has no ready server; the budget must not block every drain then.
+    assert pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
 
 
 @pytest.mark.parametrize(("replicas", "max_unavailable"), [(3, 2), (5, 3), (7, 4)])

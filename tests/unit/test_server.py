@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,7 +47,8 @@ def test_bootstrap_expect_follows_replicas(replicas: int) -> None:
 
 
 def test_joins_through_the_headless_service_name() -> None:
-    assert server_config()["retry_join"] == ["consul-server.consul-ns.svc.cluster.local"]
+    # The pod's DNS search path completes `<service>.<namespace>.svc` on any cluster domain.
+    assert server_config()["retry_join"] == ["consul-server.consul-ns.svc"]
     other = server_config({"clusterDomain": "corp.internal"})
     assert other["retry_join"] == ["consul-server.consul-ns.svc.corp.internal"]
 
@@ -185,7 +190,7 @@ def test_probes_never_restart_a_server_during_an_election() -> None:
 
 def test_agent_command_advertises_the_pod_ip() -> None:
     c = container(server())
-    assert c["command"][:3] == ["consul", "agent", "-config-dir=/consul/config"]
+    assert c["command"][:5] == ["dumb-init", "--", "consul", "agent", "-config-dir=/consul/config"]
     assert "-advertise=$(POD_IP)" in c["command"]
     env = {e["name"]: e for e in c["env"]}
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
@@ -256,13 +261,89 @@ def test_image_defaults_to_app_version_and_is_configurable() -> None:
     assert sts["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
 
 
+def test_a_digest_pins_the_image_over_the_tag() -> None:
+    digest = "sha256:" + "ab" * 32
+    values = {"image": {"tag": "1.22.6", "digest": digest}}
+    docs = render(values)
+    images = {
+        c["image"]
+        for d in docs
+        if d["kind"] in {"StatefulSet", "DaemonSet", "Job"}
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {f"hashicorp/consul@{digest}"}
+    assert one(docs, "Pod", "consul-test")["spec"]["containers"][0]["image"] == images.pop()
+
+
 def test_resources_are_values() -> None:
     assert container(server())["resources"]["limits"] == {"memory": "512Mi"}
     values = {"server": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}}
     assert container(server(values))["resources"]["requests"] == {"cpu": "1", "memory": "1Gi"}
 
 
-def test_a_stopping_leader_hands_leadership_over() -> None:
+RAFT = [  # node, ID, address, voter: an IPv6 cluster, listed out of ordinal order
+    ("consul-server-2", "id-2", "[fd00::2]:8300", True),
+    ("consul-server-10", "id-10", "[fd00::10]:8300", True),
+    ("consul-server-1", "id-1", "[fd00::1]:8300", True),
+    ("consul-server-0", "id-0", "[fd00::0]:8300", False),
+]
+
+
+def run_pre_stop(tmp_path: Path, hostname: str, leader: str | None) -> list[str]:
+    """Runs the rendered preStop script with stub curl and consul; returns consul's argv."""
+    if not shutil.which("jq"):
+        pytest.fail("the preStop test runs the script itself and needs jq: apt-get install jq")
+    servers = [
+        {"Node": n, "ID": i, "Address": a, "Voter": v, "Leader": n == leader} for n, i, a, v in RAFT
+    ]
+    (tmp_path / "raft.json").write_text(json.dumps({"Servers": servers}))
+    stubs = {
+        "curl": f'cat "{tmp_path}/raft.json"' if leader else "exit 7",
+        "consul": f'echo "$@" >"{tmp_path}/consul.args"',
+    }
+    for name, body in stubs.items():
+        (tmp_path / name).write_text(f"#!/bin/sh\n{body}\n")
+        (tmp_path / name).chmod(0o755)
     script = container(server())["lifecycle"]["preStop"]["exec"]["command"][-1]
-    assert '\\"$POD_IP:8300\\"' in script, "only the leader transfers leadership"
-    assert "consul operator raft transfer-leader" in script
+    env = {"PATH": f"{tmp_path}:{os.environ['PATH']}", "HOSTNAME": hostname}
+    proc = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    args = tmp_path / "consul.args"
+    return args.read_text().split() if args.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("hostname", "leader", "expected"),
+    [
+        # The lowest-ordinal other voter: a scale-down stops the highest ordinals.
+        ("consul-server-2", "consul-server-2", ["operator", "raft", "transfer-leader", "-id=id-1"]),
+        ("consul-server-1", "consul-server-1", ["operator", "raft", "transfer-leader", "-id=id-2"]),
+        ("consul-server-1", "consul-server-2", []),
+        ("consul-server-1", None, []),
+    ],
+    ids=["leader-ipv6", "leader-skips-non-voter", "follower", "api-down"],
+)
+def test_a_stopping_leader_hands_leadership_over(
+    tmp_path: Path, hostname: str, leader: str | None, expected: list[str]
+) -> None:
+    assert run_pre_stop(tmp_path, hostname, leader) == expected
+
+
+def test_probe_commands_end_before_their_probes_time_out() -> None:
+    c = container(server())
+    assert "--max-time 3" in c["readinessProbe"]["exec"]["command"][-1]
+    assert c["readinessProbe"]["timeoutSeconds"] == 5
+    for probe in ("startupProbe", "livenessProbe"):
+        assert "httpGet" in c[probe], "kubelet bounds an HTTP probe itself"
+    pre_stop = c["lifecycle"]["preStop"]["exec"]["command"][-1]
+    assert "--max-time 3" in pre_stop and "timeout 10 consul" in pre_stop
+
+
+def test_scaling_does_not_roll_the_servers_that_stay() -> None:
+    # bootstrap_expect and the autopilot seed change with replicas but matter only at first
+    # bootstrap: they are out of the checksum, so a scale changes nothing in the pod template.
+    three = server({"server": {"podAntiAffinityPreset": "soft"}})
+    five = server({"server": {"replicas": 5, "podAntiAffinityPreset": "soft"}})
+    assert three["spec"]["template"] == five["spec"]["template"]
+    log = server({"consul": {"logLevel": "debug"}})
+    assert log["spec"]["template"] != server()["spec"]["template"], "a config change still rolls"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
-from render import RenderError, render
+import yaml
+from render import CHART, RenderError, helm, render
 
 CASES: dict[str, tuple[dict[str, Any], str]] = {
     "even-2": ({"server": {"replicas": 2}}, r"server\.replicas=2: an even number of servers"),
@@ -37,3 +42,35 @@ def test_refused_with_a_message(values: dict[str, Any], message: str) -> None:
 
 def test_partition_equal_to_replicas_pauses_the_rollout() -> None:
     render({"server": {"updatePartition": 3}})
+
+
+QUANTITIES = {
+    "10Gi": 10 * 2**30,
+    "1.5Gi": 1536 * 2**20,
+    "1536Mi": 1536 * 2**20,
+    "500M": 500 * 10**6,
+    "1e9": 10**9,
+    "+2Ki": 2048,
+    ".5Gi": 2**29,
+    "1E+2": 100,
+}
+
+
+def test_quantities_compare_by_bytes(tmp_path: Path) -> None:
+    """consul.quantityBytes, which keeps `1.5Gi` from being refused once the API stores
+    `1536Mi`: its live use needs a cluster (`lookup`), so it is rendered here on its own."""
+    chart = tmp_path / "quantities"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: quantities\nversion: 0.1.0\n")
+    shutil.copy(CHART / "templates" / "_validate.tpl", chart / "templates")
+    (chart / "templates" / "bytes.yaml").write_text(
+        'bytes:\n{{- range .Values.q }}\n  "{{ . }}": {{ include "consul.quantityBytes" . }}\n'
+        "{{- end }}\n"
+    )
+    proc = subprocess.run(
+        [helm(), "template", str(chart), "--set-json", f"q={json.dumps(list(QUANTITIES))}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert yaml.safe_load(proc.stdout)["bytes"] == QUANTITIES

@@ -1,0 +1,92 @@
+{{/* Helpers of the server StatefulSet only. Each takes the chart root ($) unless it says so. */}}
+
+{{/*
+consul.server.configChecksum: the checksum that rolls the servers when their configuration
+changes. bootstrap_expect and the autopilot seed are left out: Consul reads them only when the
+cluster first bootstraps, and they follow server.replicas, so with them in every scale would
+restart every server that stays (the autopilot hook Job applies autopilot to a running cluster).
+*/}}
+{{- define "consul.server.configChecksum" -}}
+{{- omit (include "consul.config.server" . | fromJson) "bootstrap_expect" "autopilot" | toJson | sha256sum }}
+{{- end }}
+
+{{/* consul.server.affinity: the user's `server.affinity`, else the anti-affinity preset. */}}
+{{- define "consul.server.affinity" -}}
+{{- $s := .Values.server }}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "consul.componentSelectorLabels" (dict "root" . "component" "server") | fromYaml)) }}
+{{- if $s.affinity }}
+{{- toYaml $s.affinity }}
+{{- else if eq $s.podAntiAffinityPreset "hard" }}
+{{- toYaml (dict "podAntiAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list $term))) }}
+{{- else if eq $s.podAntiAffinityPreset "soft" }}
+{{- toYaml (dict "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 100 "podAffinityTerm" $term)))) }}
+{{- end }}
+{{- end }}
+
+{{/* consul.server.topologySpreadConstraints: the user's, selecting the servers unless they gave a labelSelector. */}}
+{{- define "consul.server.topologySpreadConstraints" -}}
+{{- $selector := dict "matchLabels" (include "consul.componentSelectorLabels" (dict "root" . "component" "server") | fromYaml) }}
+{{- $out := list }}
+{{- range .Values.server.topologySpreadConstraints }}
+{{- $c := deepCopy . }}
+{{- if not (hasKey $c "labelSelector") }}
+{{- $_ := set $c "labelSelector" $selector }}
+{{- end }}
+{{- $out = append $out $c }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/*
+consul.server.probes: startup, liveness and readiness of the server container. Every command
+is bounded below its probe's timeout, so no probe process outlives the probe.
+*/}}
+{{- define "consul.server.probes" -}}
+# The HTTP API must answer before liveness starts; raft log replay can take a while.
+startupProbe:
+  httpGet: {path: /v1/status/leader, port: http}
+  periodSeconds: 5
+  timeoutSeconds: 3
+  failureThreshold: 60
+# /v1/status/leader answers 200 with or without a leader, so liveness restarts only an agent
+# that stopped serving, never a healthy server during an election.
+livenessProbe:
+  httpGet: {path: /v1/status/leader, port: http}
+  periodSeconds: 10
+  timeoutSeconds: 5
+  failureThreshold: 6
+# Ready once the leader lists it as a voter: autopilot re-adds a returning server as a non-voter
+# until it is stable, and a rolling update must not stop the next server before then.
+readinessProbe:
+  exec:
+    command:
+      - /bin/sh
+      - -ec
+      - >-
+        curl -sf --max-time 3 http://127.0.0.1:8500/v1/operator/raft/configuration
+        | jq -e --arg node "$HOSTNAME" '.Servers[] | select(.Node == $node) | .Voter' >/dev/null
+  periodSeconds: 5
+  timeoutSeconds: 5
+  failureThreshold: 2
+{{- end }}
+
+{{/*
+consul.server.preStop: a stopping leader hands leadership over, so a rolling restart costs no
+election timeout. The leader is found by node name (the pod's hostname), which works on IPv4
+and IPv6 alike. The target is the lowest-ordinal other voter: a scale-down removes the highest
+ordinals, so leadership never moves to a server that is stopping too.
+*/}}
+{{- define "consul.server.preStop" -}}
+exec:
+  command:
+    - /bin/sh
+    - -c
+    - |
+      cfg=$(curl -sf --max-time 3 http://127.0.0.1:8500/v1/operator/raft/configuration) || exit 0
+      leader=$(printf '%s' "$cfg" | jq -r '.Servers[] | select(.Leader) | .Node')
+      [ "$leader" = "$HOSTNAME" ] || exit 0
+      target=$(printf '%s' "$cfg" | jq -r --arg me "$HOSTNAME" '[.Servers[] | select(.Voter and .Node != $me)]
+        | sort_by(.Node | capture("(?<n>[0-9]+)$").n | tonumber) | first | .ID // empty')
+      [ -n "$target" ] || exit 0
+      timeout 10 consul operator raft transfer-leader -id="$target" || true
+{{- end }}
