@@ -50,11 +50,20 @@ class Kube:
 
     core: client.CoreV1Api
     apps: client.AppsV1Api
+    discovery: client.DiscoveryV1Api
+    policy: client.PolicyV1Api
+    rbac: client.RbacAuthorizationV1Api
 
     @classmethod
     def connect(cls) -> Kube:
         api = config.new_client_from_config(config_file=kubeconfig())
-        return cls(core=client.CoreV1Api(api), apps=client.AppsV1Api(api))
+        return cls(
+            core=client.CoreV1Api(api),
+            apps=client.AppsV1Api(api),
+            discovery=client.DiscoveryV1Api(api),
+            policy=client.PolicyV1Api(api),
+            rbac=client.RbacAuthorizationV1Api(api),
+        )
 
 
 @dataclass(frozen=True)
@@ -141,19 +150,26 @@ class Release:
     def fullname(self) -> str:
         return self.name if "consul" in self.name else f"{self.name}-consul"
 
-    def install(self, **overrides: Any) -> subprocess.CompletedProcess[str]:
-        return self._deploy("install", overrides)
+    def install(
+        self, check: bool = True, flags: Sequence[str] = ("--wait",), **overrides: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """`helm install --wait`; `flags` replaces `--wait` (e.g. `--no-hooks`)."""
+        return self._deploy("install", overrides, check, flags)
 
     def upgrade(self, check: bool = True, **overrides: Any) -> subprocess.CompletedProcess[str]:
         """`helm upgrade --wait`; with check=False a refused upgrade is returned, not raised."""
         return self._deploy("upgrade", overrides, check)
 
     def _deploy(
-        self, verb: str, overrides: dict[str, Any], check: bool = True
+        self,
+        verb: str,
+        overrides: dict[str, Any],
+        check: bool = True,
+        flags: Sequence[str] = ("--wait",),
     ) -> subprocess.CompletedProcess[str]:
         values = _merge(self.values, overrides)
         cmd = [helm(), verb, self.name, str(CHART), "--namespace", self.namespace]
-        cmd += ["--create-namespace", "--wait", "--timeout", "10m", "--values", "-"]
+        cmd += ["--create-namespace", "--timeout", "10m", *flags, "--values", "-"]
         proc = run(cmd, stdin=yaml.safe_dump(values), check=check)
         if proc.returncode == 0:
             self.values = values

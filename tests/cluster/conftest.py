@@ -71,14 +71,16 @@ def namespace_factory(kube: Kube) -> Iterator[NamespaceFactory]:
 
 @pytest.fixture(scope="module")
 def release_factory(consul_image: str) -> Iterator[ReleaseFactory]:
-    """Installs releases with `helm install --wait`; uninstalls what is left after the module."""
+    """Installs releases with `helm install --wait` (install=False: the test installs it);
+    uninstalls what is left after the module."""
     repository, _, tag = consul_image.rpartition(":")
     installed: list[Release] = []
 
-    def make(name: str, namespace: str, **values: Any) -> Release:
+    def make(name: str, namespace: str, *, install: bool = True, **values: Any) -> Release:
         release = Release(name, namespace, {"image": {"repository": repository, "tag": tag}})
         installed.append(release)
-        release.install(**values)
+        if install:
+            release.install(**values)
         return release
 
     yield make

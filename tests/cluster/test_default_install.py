@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 
 import pytest
@@ -157,17 +158,30 @@ def test_inside_the_agent_pods(kube: Kube, release: Release, component: str) -> 
     host = testinfra.get_host(
         f"kubectl://{pod}?container=consul&namespace={release.namespace}&kubeconfig={kubeconfig()}"
     )
-    uid = [
-        line
-        for line in host.file("/proc/1/status").content_string.splitlines()
-        if line.startswith("Uid:")
+    # PID 1 is dumb-init and the agent its child, both as uid 100.
+    assert host.file("/proc/1/cmdline").content_string.split("\0")[:3] == [
+        "dumb-init",
+        "--",
+        "consul",
     ]
-    assert uid[0].split()[1:] == ["100"] * 4, f"the agent does not run as uid 100: {uid}"
+    agent_pid = host.check_output(
+        'for p in /proc/[0-9]*; do [ "$(cat $p/comm)" = consul ] && echo ${p#/proc/}; done'
+    ).split()[0]
+    for pid in ("1", agent_pid):
+        uid = [
+            line
+            for line in host.file(f"/proc/{pid}/status").content_string.splitlines()
+            if line.startswith("Uid:")
+        ]
+        assert uid[0].split()[1:] == ["100"] * 4, f"pid {pid} does not run as uid 100: {uid}"
     assert host.check_output("id -u") == "100"
+    # An orphan (as a probe's child left by a killed probe is) is reaped by PID 1.
+    host.run("sh -c 'sleep 1 & exit 0'")
+    time.sleep(3)
+    states = host.check_output("cat /proc/[0-9]*/stat | awk '{print $3}'").split()
+    assert "Z" not in states, "a zombie was left unreaped"
     config = json.loads(host.file(f"/consul/config/{component}.json").content_string)
-    assert config["retry_join"] == [
-        f"{release.fullname}-server.{release.namespace}.svc.cluster.local"
-    ]
+    assert config["retry_join"] == [f"{release.fullname}-server.{release.namespace}.svc"]
     assert config["datacenter"] == "dc1"
     mountinfo = host.check_output("grep ' /consul/data ' /proc/self/mountinfo")
     if component == "server":

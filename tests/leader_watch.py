@@ -1,0 +1,120 @@
+"""A leader watch: what every server says the leader is, sampled every 200 ms from inside the
+cluster, so a leaderless window of a second shows up (a pod's Ready condition lags by its
+probe period and cannot show it).
+
+A pod polls `/v1/status/leader` on each server's own DNS name and prints one line per round;
+the test reads its log afterwards, so sampling never waits on the Kubernetes API.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from cluster import Kube, Release, start_pod, wait_for
+
+POLL = """
+while :; do
+  line="$(date +%s%3N)"
+  for s in $SERVERS; do
+    l=$(curl -s --max-time 0.5 "http://$s.$DOMAIN:8500/v1/status/leader" | tr -d '"')
+    line="$line ${s}=${l:--}"
+  done
+  echo "$line"
+  sleep 0.2
+done
+"""
+
+
+@dataclass
+class Sample:
+    """One polling round: epoch milliseconds and each server's answer ("" when it had none)."""
+
+    at_ms: int
+    leaders: dict[str, str]
+
+    @property
+    def leader(self) -> str:
+        """The leader a majority of the answering servers name, or "" for none."""
+        named = [leader for leader in self.leaders.values() if leader]
+        if not named:
+            return ""
+        top = max(set(named), key=named.count)
+        return top if named.count(top) * 2 > len(named) else ""
+
+
+@dataclass
+class LeaderWatch:
+    """Start with `with LeaderWatch(kube, release, servers) as watch:`; read it after."""
+
+    kube: Kube
+    release: Release
+    servers: int
+    name: str = "leader-watch"
+    samples: list[Sample] = field(default_factory=list)
+
+    def __enter__(self) -> LeaderWatch:
+        fullname = self.release.fullname
+        names = " ".join(f"{fullname}-server-{i}" for i in range(self.servers))
+        env = [
+            {"name": "SERVERS", "value": names},
+            {"name": "DOMAIN", "value": f"{fullname}-server.{self.release.namespace}.svc"},
+        ]
+        start_pod(
+            self.kube,
+            self.release.namespace,
+            self.name,
+            self._image(),
+            ["/bin/sh", "-c", POLL],
+            env,
+        )
+        # Only a watch that already sees the leader can tell when it goes.
+        wait_for(lambda: self._read() and self.samples[-1].leader, "the watch to see a leader")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        time.sleep(1)  # the last rounds
+        self._read()
+        self.kube.core.delete_namespaced_pod(
+            self.name, self.release.namespace, grace_period_seconds=0
+        )
+
+    def _image(self) -> str:
+        pod = self.release.pods(self.kube, "server")[0]
+        return pod.spec.containers[0].image
+
+    def _read(self) -> list[Sample]:
+        log = self.kube.core.read_namespaced_pod_log(self.name, self.release.namespace)
+        self.samples = [parse(line) for line in log.splitlines() if line.strip()]
+        return self.samples
+
+    def leaderless_windows(self) -> list[float]:
+        """Seconds of each run of rounds in which no majority named a leader."""
+        windows: list[float] = []
+        start: int | None = None
+        for sample in self.samples:
+            if not sample.leader and start is None:
+                start = sample.at_ms
+            elif sample.leader and start is not None:
+                windows.append((sample.at_ms - start) / 1000)
+                start = None
+        if start is not None:
+            windows.append((self.samples[-1].at_ms - start) / 1000)
+        return windows
+
+    def leaders(self) -> list[str]:
+        """The leaders in the order they held office (leaderless rounds left out)."""
+        out: list[str] = []
+        for sample in self.samples:
+            if sample.leader and (not out or out[-1] != sample.leader):
+                out.append(sample.leader)
+        return out
+
+
+def parse(line: str) -> Sample:
+    at, *answers = line.split()
+    leaders = {}
+    for answer in answers:
+        server, _, leader = answer.partition("=")
+        leaders[server] = "" if leader == "-" else leader
+    return Sample(int(at), leaders)
