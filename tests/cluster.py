@@ -53,6 +53,7 @@ class Kube:
     discovery: client.DiscoveryV1Api
     policy: client.PolicyV1Api
     rbac: client.RbacAuthorizationV1Api
+    batch: client.BatchV1Api
 
     @classmethod
     def connect(cls) -> Kube:
@@ -63,6 +64,7 @@ class Kube:
             discovery=client.DiscoveryV1Api(api),
             policy=client.PolicyV1Api(api),
             rbac=client.RbacAuthorizationV1Api(api),
+            batch=client.BatchV1Api(api),
         )
 
 

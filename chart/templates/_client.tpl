@@ -82,6 +82,7 @@ and checks registered through it; otherwise an emptyDir that goes with the pod.
 {{- end }}
 {{- end }}
 
+{{/* consul.client.dataHostPath: the client data dir on the node, one per release. */}}
 {{- define "consul.client.dataHostPath" -}}
 {{- printf "%s/%s/%s" (trimSuffix "/" .Values.client.dataHostPath.root) .Release.Namespace (include "consul.fullname" .) }}
 {{- end }}

@@ -1,5 +1,6 @@
-{{/* Agent configuration, built as dicts and rendered as JSON into the ConfigMaps. */}}
+{{/* Agent configuration, built as dicts and rendered as JSON into the ConfigMaps. Each takes the chart root ($). */}}
 
+{{/* consul.config.common: the configuration servers and clients share, as JSON. */}}
 {{- define "consul.config.common" -}}
 {{- $c := .Values.consul }}
 {{- $cfg := dict
@@ -26,6 +27,7 @@
 {{- end }}
 
 {{/*
+consul.config.server: the servers' configuration, as indented JSON.
 Servers leave the cluster when they terminate, with or without persistence. A restarted pod
 comes back on a new IP: one that did not leave stays a raft voter under its old address until
 the leader learns the new one, and if another server stops in that window the survivors count
@@ -45,11 +47,15 @@ below min_quorum.
 {{- $_ := set $cfg "skip_leave_on_interrupt" true }}
 {{- $_ := set $cfg "ui_config" (dict "enabled" .Values.ui.enabled) }}
 {{- $_ := set $cfg "performance" (dict "raft_multiplier" 1) }}
-{{- $_ := set $cfg "autopilot" (dict "cleanup_dead_servers" true "min_quorum" (int (include "consul.quorum" .))) }}
+{{- $_ := set $cfg "autopilot" (dict "cleanup_dead_servers" true "min_quorum" (int (include "consul.server.quorum" $s.replicas))) }}
 {{- mustMergeOverwrite $cfg (deepCopy $s.extraConfig) | toPrettyJson }}
 {{- end }}
 
-{{/* Clients always leave on terminate, so the next pod on the node can take the node name. */}}
+{{/*
+consul.config.client: the clients' configuration, as indented JSON. Clients always leave on
+terminate, so the next pod on the node can take the node name (with a data dir on the node it
+comes back with the same node ID, restores its registrations and re-syncs them).
+*/}}
 {{- define "consul.config.client" -}}
 {{- $cfg := include "consul.config.common" . | fromJson }}
 {{- $_ := set $cfg "server" false }}

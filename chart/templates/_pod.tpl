@@ -1,7 +1,10 @@
-{{/* Pieces shared by the server and client pod templates. */}}
+{{/*
+Pieces shared by the server and client pod templates, and only those. Each takes
+(dict "root" $ "component" "server"|"client") and reads that component's values.
+*/}}
 
-{{/* Environment of an agent container: (dict "root" $ "extra" .Values.server.extraEnv). */}}
-{{- define "consul.agentEnv" -}}
+{{/* consul.pod.agentEnv: the agent container's environment (pod IP, node name, gossip key, extraEnv). */}}
+{{- define "consul.pod.agentEnv" -}}
 - name: POD_IP
   valueFrom:
     fieldRef:
@@ -14,21 +17,22 @@
 - name: GOSSIP_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ include "consul.gossipSecretName" .root }}
+      name: {{ include "consul.gossip.secretName" .root }}
       key: {{ .root.Values.gossipEncryption.secretKey }}
 {{- end }}
-{{- with .extra }}
+{{- with (index .root.Values .component).extraEnv }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
 
 {{/*
-Agent command: (dict "root" $ "args" (list ...)). dumb-init is PID 1, so probe processes that a
-timeout killed are reaped (the agent as PID 1 never reaps them) and signals reach the agent.
-The advertise address is the pod IP (the node has several interfaces); the gossip key comes
-from the Secret through the environment so it never lands in a ConfigMap.
+consul.pod.agentCommand: the agent container's command. dumb-init is PID 1, so probe processes
+that a timeout killed are reaped (the agent as PID 1 never reaps them) and signals reach the
+agent. The advertise address is the pod IP (the node has several interfaces); the gossip key
+comes from the Secret through the environment so it never lands in a ConfigMap. A client is
+named after its Kubernetes node; a server after its pod.
 */}}
-{{- define "consul.agentCommand" -}}
+{{- define "consul.pod.agentCommand" -}}
 - dumb-init
 - --
 - consul
@@ -38,12 +42,13 @@ from the Secret through the environment so it never lands in a ConfigMap.
 {{- if .root.Values.gossipEncryption.enabled }}
 - -encrypt=$(GOSSIP_KEY)
 {{- end }}
-{{- range .args }}
-- {{ . }}
+{{- if eq .component "client" }}
+- -node=$(NODE_NAME)
 {{- end }}
 {{- end }}
 
-{{- define "consul.podSpecCommon" -}}
+{{/* consul.pod.specCommon: the pod spec fields both components set the same way from their values. */}}
+{{- define "consul.pod.specCommon" -}}
 serviceAccountName: {{ include "consul.serviceAccountName" . }}
 automountServiceAccountToken: false
 securityContext:
@@ -68,10 +73,10 @@ tolerations:
 {{- end }}
 
 {{/*
-Pod template metadata of a component: (dict "root" $ "component" "server" "checksum" ...), the
-checksum being the component's consul.<component>.configChecksum.
+consul.pod.metadata: the pod template's labels and annotations, with the checksum of the
+component's own configuration (consul.server.configChecksum or consul.client.configChecksum).
 */}}
-{{- define "consul.podMetadata" -}}
+{{- define "consul.pod.metadata" -}}
 {{- $c := index .root.Values .component -}}
 labels:
   {{- include "consul.componentLabels" . | nindent 2 }}
@@ -80,14 +85,18 @@ labels:
   {{- toYaml . | nindent 2 }}
   {{- end }}
 annotations:
-  checksum/config: {{ .checksum }}
+  {{- if eq .component "server" }}
+  checksum/config: {{ include "consul.server.configChecksum" .root }}
+  {{- else }}
+  checksum/config: {{ include "consul.client.configChecksum" .root }}
+  {{- end }}
   {{- with $c.podAnnotations }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end }}
 
-{{/* Volume mounts every agent has: its config, its data dir and a writable /tmp. */}}
-{{- define "consul.agentVolumeMounts" -}}
+{{/* consul.pod.volumeMounts: the agent's config, data dir and writable /tmp, and extraVolumeMounts. */}}
+{{- define "consul.pod.volumeMounts" -}}
 - name: config
   mountPath: /consul/config
   readOnly: true
@@ -100,7 +109,8 @@ annotations:
 {{- end }}
 {{- end }}
 
-{{- define "consul.agentVolumes" -}}
+{{/* consul.pod.volumes: the config and /tmp volumes, and extraVolumes (each component adds its data volume). */}}
+{{- define "consul.pod.volumes" -}}
 - name: config
   configMap:
     name: {{ include "consul.fullname" .root }}-{{ .component }}-config

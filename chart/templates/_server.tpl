@@ -1,5 +1,10 @@
 {{/* Helpers of the server StatefulSet only. Each takes the chart root ($) unless it says so. */}}
 
+{{/* consul.server.quorum: the raft quorum of a server count; takes the count (an int). */}}
+{{- define "consul.server.quorum" -}}
+{{- add (div (int .) 2) 1 }}
+{{- end }}
+
 {{/*
 consul.server.configChecksum: the checksum that rolls the servers when their configuration
 changes. bootstrap_expect and the autopilot seed are left out: Consul reads them only when the

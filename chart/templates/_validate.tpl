@@ -1,18 +1,19 @@
 {{/*
-Refuses combinations of values that the schema cannot express, each with a message that says
-what to change. Included once, from the server StatefulSet.
+consul.validate: refuses combinations of values that the schema cannot express, each with a
+message that says what to change; renders nothing. Called once, at the top of
+server-statefulset.yaml (the one object every configuration renders).
 */}}
 {{- define "consul.validate" -}}
 {{- $s := .Values.server }}
 {{- $n := int $s.replicas }}
 {{- if eq (mod $n 2) 0 }}
-{{- fail (printf "server.replicas=%d: an even number of servers tolerates no more failures than %d (quorum is %d of %d) and can split the vote; use 1, 3, 5 or 7" $n (sub $n 1) (add (div $n 2) 1) $n) }}
+{{- fail (printf "server.replicas=%d: an even number of servers tolerates no more failures than %d (quorum is %d of %d) and can split the vote; use 1, 3, 5 or 7" $n (sub $n 1) (include "consul.server.quorum" $n) $n) }}
 {{- end }}
 {{- if gt (int $s.updatePartition) $n }}
 {{- fail (printf "server.updatePartition=%d is above server.replicas=%d: no server would ever be updated; use 0..%d" (int $s.updatePartition) $n $n) }}
 {{- end }}
 {{- if and $s.disruptionBudget.enabled (gt $n 1) }}
-{{- $max := div (sub $n 1) 2 }}
+{{- $max := sub $n (include "consul.server.quorum" $n) }}
 {{- $mu := int $s.disruptionBudget.maxUnavailable }}
 {{- if gt $mu $max }}
 {{- fail (printf "server.disruptionBudget.maxUnavailable=%d would let a drain take down more servers than quorum allows with %d servers; use 1..%d" $mu $n $max) }}
@@ -30,23 +31,23 @@ what to change. Included once, from the server StatefulSet.
 {{- if and .Values.ui.ingress.enabled (not .Values.ui.ingress.hosts) }}
 {{- fail "ui.ingress.enabled=true needs at least one entry in ui.ingress.hosts" }}
 {{- end }}
-{{- include "consul.validateInstalled" . }}
+{{- include "consul.validate.installed" . }}
 {{- end }}
 
 {{/*
-Checks against the installed release, when the renderer can see the cluster (`lookup` sees
+consul.validate.installed: checks against the installed release, when the renderer can see the cluster (`lookup` sees
 nothing under `helm template`): volumeClaimTemplates of a StatefulSet are immutable, so a
 persistence change is explained instead of the API server's generic refusal; and a scale-down
 must leave a quorum of the current servers running even if every removed one stopped before
 it left (a StatefulSet with Parallel pod management stops them all at once).
 */}}
-{{- define "consul.validateInstalled" -}}
+{{- define "consul.validate.installed" -}}
 {{- $name := printf "%s-server" (include "consul.fullname" .) }}
 {{- $live := lookup "apps/v1" "StatefulSet" .Release.Namespace $name }}
 {{- if $live }}
 {{- $from := int $live.spec.replicas }}
 {{- $to := int .Values.server.replicas }}
-{{- $keep := add (div $from 2) 1 }}
+{{- $keep := int (include "consul.server.quorum" $from) }}
 {{- if lt $to $keep }}
 {{- fail (printf "server.replicas=%d would stop %d of the %d running servers at once, leaving fewer than their quorum of %d should they stop before leaving. Scale down in steps that keep a quorum: to at least %d in one upgrade (e.g. 7 -> 5 -> 3), or one server at a time with `kubectl -n %s scale statefulset/%s --replicas=N` (waiting each time until `consul operator raft list-peers` shows N voters) and then this upgrade" $to (sub $from $to) $from $keep $keep .Release.Namespace $name) }}
 {{- end }}
