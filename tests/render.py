@@ -1,18 +1,23 @@
 """Render the chart with the real `helm template` and give the parsed objects to tests.
 
-A values set is rendered once per session and shared by every test that asks for it: the
-unit tier's speed comes from this cache, not from rendering less.
+A values set is rendered once per session; every call hands out its own deep copy, so a test
+that changes what it got cannot change what another test sees. Accessors read the objects the
+way tests talk about them: `get(doc, "spec.template.spec.containers[0].image")` (a JMESPath
+expression), `pod_spec`, `container`, `agent_config`.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import os
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import jmespath
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,12 +50,14 @@ def render(
     kube_version: str | None = None,
 ) -> tuple[Manifest, ...]:
     """Every object `helm template` renders for these values (hook and test pods included)."""
-    return _render(
-        yaml.safe_dump(dict(values or {}), sort_keys=True),
-        tuple(str(f) for f in values_files),
-        release,
-        namespace,
-        kube_version,
+    return copy.deepcopy(
+        _render(
+            yaml.safe_dump(dict(values or {}), sort_keys=True),
+            tuple(str(f) for f in values_files),
+            release,
+            namespace,
+            kube_version,
+        )
     )
 
 
@@ -85,3 +92,46 @@ def one(docs: Iterable[Manifest], kind: str, name: str | None = None) -> Manifes
     found = find(docs, kind, name)
     assert len(found) == 1, f"expected one {kind} {name or ''}, got {len(found)}"
     return found[0]
+
+
+def get(doc: Any, path: str) -> Any:
+    """The value at a JMESPath expression in an object, or None where nothing is there."""
+    return jmespath.search(path, doc)
+
+
+def pod_spec(doc: Manifest) -> Manifest:
+    """The pod spec of a Pod or of a workload's pod template."""
+    return doc["spec"] if doc["kind"] == "Pod" else doc["spec"]["template"]["spec"]
+
+
+def container(doc: Manifest, name: str | None = None) -> Manifest:
+    """A container of a Pod or workload: the one named, else the first."""
+    containers = pod_spec(doc)["containers"]
+    if name is None:
+        return containers[0]
+    (found,) = [c for c in containers if c["name"] == name]
+    return found
+
+
+def agent_config(docs: Iterable[Manifest], component: str) -> dict[str, Any]:
+    """The agent configuration (JSON) in a component's ConfigMap."""
+    (cm,) = [
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap"
+        and d["metadata"]["labels"].get("app.kubernetes.io/component") == component
+    ]
+    return json.loads(cm["data"][f"{component}.json"])
+
+
+def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as helm coalesces them: maps merge, anything else replaces, null deletes."""
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_values(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,32 +1,27 @@
-"""The agent JSON in the ConfigMaps, and the checksums that roll pods when it changes."""
+"""Agent configuration (_config.tpl, server-configmap.yaml, client-configmap.yaml) and the
+checksums that roll pods when it changes."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from render import one, render
-
-CONFIGS = {
-    "server": ("consul-server-config", "server.json"),
-    "client": ("consul-client-config", "client.json"),
-}
+from render import agent_config, get, one, render
 
 
-def agent_config(component: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
-    name, key = CONFIGS[component]
-    return json.loads(one(render(values), "ConfigMap", name)["data"][key])
+def config_of(component: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    return agent_config(render(values), component)
 
 
 def checksum(kind: str, name: str, values: dict[str, Any] | None = None) -> str:
-    pod = one(render(values), kind, name)["spec"]["template"]
-    return pod["metadata"]["annotations"]["checksum/config"]
+    return get(
+        one(render(values), kind, name), 'spec.template.metadata.annotations."checksum/config"'
+    )
 
 
 @pytest.mark.parametrize("component", ["server", "client"])
 def test_production_defaults(component: str) -> None:
-    config = agent_config(component)
+    config = config_of(component)
     assert config["datacenter"] == "dc1"
     assert config["domain"] == "consul"
     assert config["disable_update_check"] is True
@@ -50,7 +45,7 @@ def test_consul_settings(component: str) -> None:
             "logJson": True,
         }
     }
-    config = agent_config(component, values)
+    config = config_of(component, values)
     assert config["datacenter"] == "eu-west"
     assert config["domain"] == "corp"
     assert config["recursors"] == ["10.0.0.10", "10.0.0.11"]
@@ -65,7 +60,7 @@ def test_extra_config_is_merged_deeply(component: str) -> None:
         "limits": {"http_max_conns_per_client": 500},
         "log_level": "warn",
     }
-    config = agent_config(component, {component: {"extraConfig": extra}})
+    config = config_of(component, {component: {"extraConfig": extra}})
     assert config["ports"] == {"http": 8500, "dns": 8600, "serf_lan": 8301, "grpc": 8502}
     assert config["limits"] == {"http_max_conns_per_client": 500}
     assert config["log_level"] == "warn"
@@ -73,16 +68,16 @@ def test_extra_config_is_merged_deeply(component: str) -> None:
 
 @pytest.mark.parametrize("component", ["server", "client"])
 def test_prometheus_telemetry(component: str) -> None:
-    config = agent_config(component, {"metrics": {"enabled": True, "retentionTime": "5m"}})
+    config = config_of(component, {"metrics": {"enabled": True, "retentionTime": "5m"}})
     assert config["telemetry"] == {"prometheus_retention_time": "5m", "disable_hostname": True}
 
 
 @pytest.mark.parametrize(("enabled", "expected"), [(True, True), (False, False)])
 def test_ui_switch_only_changes_the_ui(enabled: bool, expected: bool) -> None:
     values = {"ui": {"enabled": enabled}}
-    assert agent_config("server", values)["ui_config"] == {"enabled": expected}
-    assert agent_config("client", values)["ui_config"] == {"enabled": False}
-    assert agent_config("server", values)["client_addr"] == "0.0.0.0"
+    assert config_of("server", values)["ui_config"] == {"enabled": expected}
+    assert config_of("client", values)["ui_config"] == {"enabled": False}
+    assert config_of("server", values)["client_addr"] == "0.0.0.0"
 
 
 def test_a_server_only_change_never_restarts_clients() -> None:

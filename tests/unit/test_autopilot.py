@@ -1,11 +1,11 @@
-"""Autopilot hook Job (server-autopilot-job.yaml): the running cluster follows the values."""
+"""The autopilot hook Job (server-autopilot-job.yaml): the running cluster follows the values."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from render import Manifest, one, render
+from render import Manifest, container, one, render
 
 
 def job(values: dict[str, Any] | None = None) -> Manifest:
@@ -13,7 +13,7 @@ def job(values: dict[str, Any] | None = None) -> Manifest:
 
 
 def script(values: dict[str, Any] | None = None) -> str:
-    return job(values)["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    return container(job(values))["command"][-1]
 
 
 def test_runs_after_every_install_and_upgrade() -> None:

@@ -1,20 +1,17 @@
-"""Client agents: a DaemonSet on every node that rejoins on its own, reached without hostPort."""
+"""Client agents (client-daemonset.yaml, _client.tpl): a DaemonSet on every node that rejoins on
+its own, reached without hostPort."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from render import Manifest, find, one, render
+from render import Manifest, container, find, one, pod_spec, render
 
 DS = "consul-client"
 
 
 def client(values: dict[str, Any] | None = None) -> Manifest:
     return one(render(values), "DaemonSet", DS)
-
-
-def container(ds: Manifest) -> Manifest:
-    return ds["spec"]["template"]["spec"]["containers"][0]
 
 
 def test_a_daemonset_named_after_the_kubernetes_node() -> None:
@@ -49,14 +46,14 @@ def test_losing_every_server_never_restarts_a_client() -> None:
 
 
 def test_a_rejoin_container_joins_again_when_no_server_is_alive() -> None:
-    rejoin = client()["spec"]["template"]["spec"]["containers"][1]
+    rejoin = pod_spec(client())["containers"][1]
     assert rejoin["name"] == "rejoin"
     assert rejoin["command"][0] == "dumb-init"
     script = rejoin["command"][-1]
     assert "sleep 10 & wait $!" in script
     assert "consul members -status=alive" in script
     assert 'consul join "consul-server.consul-ns.svc"' in script
-    slower = client({"client": {"rejoinIntervalSeconds": 30}})["spec"]["template"]["spec"]
+    slower = pod_spec(client({"client": {"rejoinIntervalSeconds": 30}}))
     assert "sleep 30 & wait $!" in slower["containers"][1]["command"][-1]
     assert rejoin["securityContext"]["readOnlyRootFilesystem"] is True
 
@@ -70,20 +67,20 @@ def test_ready_while_it_knows_a_live_server_leader_or_not() -> None:
 
 
 def test_tolerations_reach_tainted_nodes() -> None:
-    assert "tolerations" not in client()["spec"]["template"]["spec"]
+    assert "tolerations" not in pod_spec(client())
     everywhere = [{"operator": "Exists"}]
-    spec = client({"client": {"tolerations": everywhere}})["spec"]["template"]["spec"]
+    spec = pod_spec(client({"client": {"tolerations": everywhere}}))
     assert spec["tolerations"] == everywhere
 
 
 def test_rolling_update_and_leave() -> None:
     ds = client({"client": {"maxUnavailable": "25%"}})
     assert ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"] == "25%"
-    assert client()["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 10
+    assert pod_spec(client())["terminationGracePeriodSeconds"] == 10
 
 
 def test_data_dir_is_an_empty_dir_by_default() -> None:
-    spec = client()["spec"]["template"]["spec"]
+    spec = pod_spec(client())
     volumes = {v["name"]: v for v in spec["volumes"]}
     assert volumes["data"] == {"name": "data", "emptyDir": {}}
     assert "initContainers" not in spec
@@ -91,7 +88,7 @@ def test_data_dir_is_an_empty_dir_by_default() -> None:
 
 def test_data_dir_on_the_node_survives_a_client_rollout() -> None:
     values = {"client": {"dataHostPath": {"enabled": True, "root": "/srv/consul/"}}}
-    spec = client(values)["spec"]["template"]["spec"]
+    spec = pod_spec(client(values))
     volumes = {v["name"]: v for v in spec["volumes"]}
     assert volumes["data"]["hostPath"] == {
         "path": "/srv/consul/consul-ns/consul",

@@ -1,20 +1,17 @@
-"""Gossip encryption: on by default, key made once in the cluster and never re-rendered."""
+"""Gossip encryption (_gossip.tpl, gossip-keygen-*.yaml): on by default, key made once in the
+cluster and never re-rendered."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from render import Manifest, find, one, render
+from render import Manifest, container, find, one, render
 
 HOOK_KINDS = ("ServiceAccount", "Role", "RoleBinding", "Job")
 
 
 def agent_containers(docs: tuple[Manifest, ...]) -> list[Manifest]:
-    return [
-        d["spec"]["template"]["spec"]["containers"][0]
-        for d in docs
-        if d["kind"] in {"StatefulSet", "DaemonSet"}
-    ]
+    return [container(d) for d in docs if d["kind"] in {"StatefulSet", "DaemonSet"}]
 
 
 def key_ref(container: Manifest) -> dict[str, Any] | None:
@@ -56,7 +53,7 @@ def test_keygen_rights_never_outlive_a_failed_job(default_docs: tuple[Manifest, 
 
 def test_keygen_keeps_an_existing_secret(default_docs: tuple[Manifest, ...]) -> None:
     job = one(default_docs, "Job", "consul-gossip-keygen")
-    script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    script = container(job)["command"][-1]
     assert "200) echo" in script and "exit 0" in script
     assert "consul keygen" in script
     role = one(default_docs, "Role", "consul-gossip-keygen")

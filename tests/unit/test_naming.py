@@ -1,4 +1,5 @@
-"""Names, namespaces and labels: releases never collide, every object is labelled."""
+"""Names, namespaces and labels (_helpers.tpl, every template): releases never collide, every
+object is labelled."""
 
 from __future__ import annotations
 

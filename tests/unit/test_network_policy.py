@@ -1,4 +1,5 @@
-"""NetworkPolicy: gossip and RPC only between the release's agents, API and DNS as configured."""
+"""NetworkPolicy (networkpolicy.yaml): gossip and RPC only between the release's agents, API and
+DNS as configured."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""PodDisruptionBudget: a drain never takes quorum away, and never blocks forever."""
+"""PodDisruptionBudget (server-pdb.yaml): a drain never takes quorum away, and never blocks
+forever."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft7Validator, ValidationError
-from render import CHART, RenderError, render
+from render import CHART, RenderError, merge_values, render
 
 SCHEMA_FILE = CHART / "values.schema.json"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "values"
@@ -53,21 +53,8 @@ def expected_field(path: Path) -> str:
     return match.group(1)
 
 
-def merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Values as helm coalesces them: maps merge, anything else replaces, null deletes."""
-    out = dict(base)
-    for key, value in override.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def effective_values(path: Path) -> dict[str, Any]:
-    return merged(defaults(), yaml.safe_load(path.read_text()) or {})
+    return merge_values(defaults(), yaml.safe_load(path.read_text()) or {})
 
 
 def error_mentions(error: ValidationError, field: str) -> bool:

@@ -1,26 +1,29 @@
-"""Every pod the chart makes runs non-root, unprivileged, read-only, with no API token."""
+"""Pod security of every pod the chart makes (_pod.tpl, every workload template): non-root,
+unprivileged, read-only, with no API token."""
 
 from __future__ import annotations
 
 import pytest
-from render import Manifest, render
+from render import Manifest, pod_spec, render
 
 PODS = {
     "consul-server": "StatefulSet",
     "consul-client": "DaemonSet",
     "consul-gossip-keygen": "Job",
+    "consul-autopilot": "Job",
     "consul-test": "Pod",
 }
 
 
-def pod_spec(name: str) -> Manifest:
-    doc = next(d for d in render() if d["metadata"]["name"] == name and d["kind"] == PODS[name])
-    return doc["spec"] if doc["kind"] == "Pod" else doc["spec"]["template"]["spec"]
+def spec_of(name: str) -> Manifest:
+    return pod_spec(
+        next(d for d in render() if d["metadata"]["name"] == name and d["kind"] == PODS[name])
+    )
 
 
 @pytest.mark.parametrize("name", PODS)
 def test_restricted_pod_security(name: str) -> None:
-    spec = pod_spec(name)
+    spec = spec_of(name)
     ctx = spec["securityContext"]
     assert ctx["runAsNonRoot"] is True
     assert (ctx["runAsUser"], ctx["runAsGroup"], ctx["fsGroup"]) == (100, 1000, 1000)
@@ -33,13 +36,15 @@ def test_restricted_pod_security(name: str) -> None:
         assert "resources" in c and c["resources"]["limits"]["memory"]
 
 
-@pytest.mark.parametrize("name", ["consul-server", "consul-client", "consul-test"])
+@pytest.mark.parametrize(
+    "name", ["consul-server", "consul-client", "consul-test", "consul-autopilot"]
+)
 def test_no_api_token_where_the_api_is_not_used(name: str) -> None:
-    assert pod_spec(name)["automountServiceAccountToken"] is False
+    assert spec_of(name)["automountServiceAccountToken"] is False
 
 
 def test_only_the_keygen_hook_may_use_the_api() -> None:
-    assert "automountServiceAccountToken" not in pod_spec("consul-gossip-keygen")
+    assert "automountServiceAccountToken" not in spec_of("consul-gossip-keygen")
     sas = [d for d in render() if d["kind"] == "ServiceAccount"]
     agents = [sa for sa in sas if sa["metadata"]["name"] != "consul-gossip-keygen"]
     assert {sa["metadata"]["name"] for sa in agents} == {"consul-server", "consul-client"}
@@ -48,7 +53,7 @@ def test_only_the_keygen_hook_may_use_the_api() -> None:
 
 def test_no_host_access() -> None:
     for name in PODS:
-        spec = pod_spec(name)
+        spec = spec_of(name)
         assert not spec.get("hostNetwork") and not spec.get("hostPID")
         assert not any("hostPath" in v for v in spec.get("volumes", []))
 
@@ -56,7 +61,7 @@ def test_no_host_access() -> None:
 def test_user_service_accounts() -> None:
     values = {"server": {"serviceAccount": {"create": False, "name": "vault-auth"}}}
     sts = next(d for d in render(values) if d["kind"] == "StatefulSet")
-    assert sts["spec"]["template"]["spec"]["serviceAccountName"] == "vault-auth"
+    assert pod_spec(sts)["serviceAccountName"] == "vault-auth"
     assert not [
         d
         for d in render(values)

@@ -1,4 +1,5 @@
-"""Server StatefulSet: quorum, placement, persistence, probes, leave behaviour."""
+"""Server StatefulSet (server-statefulset.yaml, _server.tpl): quorum, placement, persistence,
+probes, leave behaviour."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render import Manifest, one, render
+from render import Manifest, agent_config, container, one, pod_spec, render
 
 STS = "consul-server"
 
@@ -20,12 +21,7 @@ def server(values: dict[str, Any] | None = None) -> Manifest:
 
 
 def server_config(values: dict[str, Any] | None = None) -> dict[str, Any]:
-    cm = one(render(values), "ConfigMap", "consul-server-config")
-    return json.loads(cm["data"]["server.json"])
-
-
-def container(sts: Manifest) -> Manifest:
-    return sts["spec"]["template"]["spec"]["containers"][0]
+    return agent_config(render(values), "server")
 
 
 def test_defaults_are_a_three_server_quorum(default_docs: tuple[Manifest, ...]) -> None:
@@ -72,7 +68,7 @@ def test_persistence_by_volume_claim_templates() -> None:
         "whenDeleted": "Retain",
         "whenScaled": "Retain",
     }
-    volumes = {v["name"] for v in sts["spec"]["template"]["spec"]["volumes"]}
+    volumes = {v["name"] for v in pod_spec(sts)["volumes"]}
     assert "data" not in volumes
 
 
@@ -99,7 +95,7 @@ def test_persistence_off_uses_empty_dir() -> None:
     sts = server({"server": {"persistence": {"enabled": False}}})
     assert "volumeClaimTemplates" not in sts["spec"]
     assert "persistentVolumeClaimRetentionPolicy" not in sts["spec"]
-    volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
+    volumes = {v["name"]: v for v in pod_spec(sts)["volumes"]}
     assert volumes["data"] == {"name": "data", "emptyDir": {}}
 
 
@@ -122,7 +118,7 @@ HOSTNAME = "kubernetes.io/hostname"
 
 
 def test_hard_anti_affinity_by_default() -> None:
-    affinity = server()["spec"]["template"]["spec"]["affinity"]
+    affinity = pod_spec(server())["affinity"]
     (term,) = affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     assert term["topologyKey"] == HOSTNAME
     assert term["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == "server"
@@ -130,16 +126,14 @@ def test_hard_anti_affinity_by_default() -> None:
 
 
 def test_soft_preset() -> None:
-    affinity = server({"server": {"podAntiAffinityPreset": "soft"}})["spec"]["template"]["spec"][
-        "affinity"
-    ]
+    affinity = pod_spec(server({"server": {"podAntiAffinityPreset": "soft"}}))["affinity"]
     (term,) = affinity["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
     assert term["weight"] == 100
     assert term["podAffinityTerm"]["topologyKey"] == HOSTNAME
 
 
 def test_no_preset() -> None:
-    spec = server({"server": {"podAntiAffinityPreset": "none"}})["spec"]["template"]["spec"]
+    spec = pod_spec(server({"server": {"podAntiAffinityPreset": "none"}}))
     assert "affinity" not in spec
 
 
@@ -153,7 +147,7 @@ def test_user_affinity_replaces_the_preset() -> None:
             }
         }
     }
-    spec = server({"server": {"affinity": mine}})["spec"]["template"]["spec"]
+    spec = pod_spec(server({"server": {"affinity": mine}}))
     assert spec["affinity"] == mine
 
 
@@ -165,13 +159,13 @@ def test_topology_spread_defaults_its_selector_to_the_servers() -> None:
             "whenUnsatisfiable": "DoNotSchedule",
         }
     ]
-    (c,) = server({"server": {"topologySpreadConstraints": spread}})["spec"]["template"]["spec"][
+    (c,) = pod_spec(server({"server": {"topologySpreadConstraints": spread}}))[
         "topologySpreadConstraints"
     ]
     assert c["topologyKey"] == "topology.kubernetes.io/zone"
     assert c["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == "server"
     own = [dict(spread[0], labelSelector={"matchLabels": {"tier": "consul"}})]
-    (c,) = server({"server": {"topologySpreadConstraints": own}})["spec"]["template"]["spec"][
+    (c,) = pod_spec(server({"server": {"topologySpreadConstraints": own}}))[
         "topologySpreadConstraints"
     ]
     assert c["labelSelector"] == {"matchLabels": {"tier": "consul"}}
@@ -209,7 +203,7 @@ def test_ports() -> None:
 
 
 def test_termination_grace_period() -> None:
-    spec = server({"server": {"terminationGracePeriodSeconds": 90}})["spec"]["template"]["spec"]
+    spec = pod_spec(server({"server": {"terminationGracePeriodSeconds": 90}}))
     assert spec["terminationGracePeriodSeconds"] == 90
 
 
@@ -240,7 +234,7 @@ def test_extras_are_added() -> None:
             "extraContainers": [{"name": "sidecar", "image": "busybox:1.36"}],
         }
     }
-    spec = server(values)["spec"]["template"]["spec"]
+    spec = pod_spec(server(values))
     assert {"name": "FOO", "value": "bar"} in spec["containers"][0]["env"]
     assert {"name": "extra", "emptyDir": {}} in spec["volumes"]
     assert {"name": "extra", "mountPath": "/extra"} in spec["containers"][0]["volumeMounts"]
@@ -258,7 +252,7 @@ def test_image_defaults_to_app_version_and_is_configurable() -> None:
     sts = server(values)
     assert container(sts)["image"] == "mirror.local/consul:1.22.6"
     assert container(sts)["imagePullPolicy"] == "Always"
-    assert sts["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod_spec(sts)["imagePullSecrets"] == [{"name": "regcred"}]
 
 
 def test_a_digest_pins_the_image_over_the_tag() -> None:
@@ -269,7 +263,7 @@ def test_a_digest_pins_the_image_over_the_tag() -> None:
         c["image"]
         for d in docs
         if d["kind"] in {"StatefulSet", "DaemonSet", "Job"}
-        for c in d["spec"]["template"]["spec"]["containers"]
+        for c in pod_spec(d)["containers"]
     }
     assert images == {f"hashicorp/consul@{digest}"}
     assert one(docs, "Pod", "consul-test")["spec"]["containers"][0]["image"] == images.pop()

@@ -1,4 +1,5 @@
-"""Services and Ingress: join, UI/API, node-local agent, DNS."""
+"""Services and Ingress (server-service.yaml, ui-service.yaml, client-service.yaml,
+dns-service.yaml, ui-ingress.yaml): join, UI/API, node-local agent, DNS."""
 
 from __future__ import annotations
 

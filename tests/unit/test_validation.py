@@ -1,4 +1,5 @@
-"""Contradictory values fail `helm template` with a message that says what to change."""
+"""Cross-field validation (_validate.tpl): contradictory values fail `helm template` with a
+message that says what to change."""
 
 from __future__ import annotations
 

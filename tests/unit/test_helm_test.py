@@ -1,25 +1,8 @@
-"""Prometheus ServiceMonitor and the `helm test` pod."""
+"""The `helm test` pod (tests/test-cluster.yaml): leader, voters and a KV round trip."""
 
 from __future__ import annotations
 
 from render import find, one, render
-
-
-def test_service_monitor() -> None:
-    assert not find(render({"metrics": {"enabled": True}}), "ServiceMonitor")
-    values = {
-        "metrics": {
-            "enabled": True,
-            "serviceMonitor": {"enabled": True, "interval": "15s", "labels": {"release": "prom"}},
-        }
-    }
-    sm = one(render(values), "ServiceMonitor", "consul-server")
-    assert sm["metadata"]["labels"]["release"] == "prom"
-    (endpoint,) = sm["spec"]["endpoints"]
-    assert endpoint["path"] == "/v1/agent/metrics"
-    assert endpoint["params"] == {"format": ["prometheus"]}
-    assert endpoint["interval"] == "15s"
-    assert sm["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "server"
 
 
 def test_helm_test_pod_checks_leader_voters_and_kv() -> None:
