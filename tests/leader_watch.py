@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from cluster import Kube, Release, start_pod, wait_for
+from kube import start_pod, wait_for
+from release import Release
 
 POLL = """
 while :; do
@@ -45,23 +46,22 @@ class Sample:
 
 @dataclass
 class LeaderWatch:
-    """Start with `with LeaderWatch(kube, release, servers) as watch:`; read it after."""
+    """Start with `with LeaderWatch(release, servers) as watch:`; read it after."""
 
-    kube: Kube
     release: Release
     servers: int
     name: str = "leader-watch"
     samples: list[Sample] = field(default_factory=list)
 
     def __enter__(self) -> LeaderWatch:
-        fullname = self.release.fullname
-        names = " ".join(f"{fullname}-server-{i}" for i in range(self.servers))
+        names = " ".join(self.release.server_pod(i) for i in range(self.servers))
+        domain = f"{self.release.service('server')}.{self.release.namespace}.svc"
         env = [
             {"name": "SERVERS", "value": names},
-            {"name": "DOMAIN", "value": f"{fullname}-server.{self.release.namespace}.svc"},
+            {"name": "DOMAIN", "value": domain},
         ]
         start_pod(
-            self.kube,
+            self.release.kube,
             self.release.namespace,
             self.name,
             self._image(),
@@ -75,16 +75,16 @@ class LeaderWatch:
     def __exit__(self, *_: object) -> None:
         time.sleep(1)  # the last rounds
         self._read()
-        self.kube.core.delete_namespaced_pod(
+        self.release.kube.core.delete_namespaced_pod(
             self.name, self.release.namespace, grace_period_seconds=0
         )
 
     def _image(self) -> str:
-        pod = self.release.pods(self.kube, "server")[0]
+        pod = self.release.pods("server")[0]
         return pod.spec.containers[0].image
 
     def _read(self) -> list[Sample]:
-        log = self.kube.core.read_namespaced_pod_log(self.name, self.release.namespace)
+        log = self.release.kube.core.read_namespaced_pod_log(self.name, self.release.namespace)
         self.samples = [parse(line) for line in log.splitlines() if line.strip()]
         return self.samples
 

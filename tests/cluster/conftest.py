@@ -9,18 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster import (
-    CONSUL_IMAGE,
-    Kube,
-    NamespaceFactory,
-    Release,
-    ReleaseFactory,
-    kubeconfig,
-    start_pod,
-)
 from consul_api import ConsulAPI
+from kube import Kube, kubeconfig, start_pod
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from release import CONSUL_IMAGE, NamespaceFactory, Release, ReleaseFactory
 
 
 @pytest.fixture(scope="session")
@@ -70,14 +63,15 @@ def namespace_factory(kube: Kube) -> Iterator[NamespaceFactory]:
 
 
 @pytest.fixture(scope="module")
-def release_factory(consul_image: str) -> Iterator[ReleaseFactory]:
+def release_factory(kube: Kube, consul_image: str) -> Iterator[ReleaseFactory]:
     """Installs releases with `helm install --wait` (install=False: the test installs it);
     uninstalls what is left after the module."""
     repository, _, tag = consul_image.rpartition(":")
     installed: list[Release] = []
 
     def make(name: str, namespace: str, *, install: bool = True, **values: Any) -> Release:
-        release = Release(name, namespace, {"image": {"repository": repository, "tag": tag}})
+        image = {"image": {"repository": repository, "tag": tag}}
+        release = Release(kube, name, namespace, image)
         installed.append(release)
         if install:
             release.install(**values)
@@ -101,12 +95,12 @@ def toolbox(kube: Kube, release: Release, consul_image: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def via_client(kube: Kube, release: Release) -> ConsulAPI:
+def via_client(release: Release) -> ConsulAPI:
     """The HTTP API of a client agent, from inside its own pod."""
-    return ConsulAPI(kube, release.namespace, release.pods(kube, "client")[0].metadata.name)
+    return release.api("client")
 
 
 @pytest.fixture(scope="module")
 def via_ui(kube: Kube, release: Release, toolbox: str) -> ConsulAPI:
     """The HTTP API through the UI Service, from a separate pod."""
-    return ConsulAPI(kube, release.namespace, toolbox, f"http://{release.fullname}-ui")
+    return ConsulAPI(kube, release.namespace, toolbox, f"http://{release.service('ui')}")

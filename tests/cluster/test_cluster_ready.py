@@ -6,7 +6,7 @@ import time
 import uuid
 
 import pytest
-from cluster import Kube
+from kube import Kube
 from kubernetes import client
 
 pytestmark = pytest.mark.cluster

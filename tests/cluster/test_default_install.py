@@ -10,8 +10,9 @@ import uuid
 
 import pytest
 import testinfra
-from cluster import Kube, Release, exec_in_pod, kubeconfig, start_pod, wait_for
 from consul_api import ConsulAPI
+from kube import Kube, exec_in_pod, kubeconfig, start_pod, wait_for
+from release import Release
 
 pytestmark = pytest.mark.cluster
 
@@ -28,8 +29,8 @@ def worker_nodes(kube: Kube) -> set[str]:
 def test_exactly_one_leader_and_three_voters_on_distinct_nodes(
     kube: Kube, release: Release, via_client: ConsulAPI
 ) -> None:
-    servers = release.pods(kube, "server")
-    leaders = {ConsulAPI(kube, release.namespace, p.metadata.name).leader() for p in servers}
+    servers = release.pods("server")
+    leaders = {release.api("server", i).leader() for i in range(len(servers))}
     assert len(leaders) == 1 and leaders != {""}, f"servers disagree on the leader: {leaders}"
     raft = via_client.raft_servers()
     assert [s["Voter"] for s in raft] == [True] * 3
@@ -45,7 +46,7 @@ def test_members_are_three_servers_and_one_client_per_worker(
     assert all(m["Status"] == 1 for m in members), "every member alive"
     servers = sorted(m["Name"] for m in members if m["Tags"]["role"] == "consul")
     clients = {m["Name"] for m in members if m["Tags"]["role"] == "node"}
-    assert servers == [p.metadata.name for p in release.pods(kube, "server")]
+    assert servers == [p.metadata.name for p in release.pods("server")]
     assert clients == worker_nodes(kube)
 
 
@@ -76,7 +77,7 @@ def test_service_registers_and_deregisters_in_one_call(via_client: ConsulAPI) ->
 
 def resolve(kube: Kube, release: Release, toolbox: str, name: str) -> str:
     dns_ip = kube.core.read_namespaced_service(
-        f"{release.fullname}-dns", release.namespace
+        release.service("dns"), release.namespace
     ).spec.cluster_ip
     result = exec_in_pod(kube, release.namespace, toolbox, ["nslookup", name, dns_ip])
     assert result.returncode == 0, f"nslookup {name} {dns_ip}: {result.stdout}{result.stderr}"
@@ -86,7 +87,7 @@ def resolve(kube: Kube, release: Release, toolbox: str, name: str) -> str:
 def test_dns_through_the_dns_service(
     kube: Kube, release: Release, toolbox: str, via_client: ConsulAPI
 ) -> None:
-    server_ips = {p.status.pod_ip for p in release.pods(kube, "server")}
+    server_ips = {p.status.pod_ip for p in release.pods("server")}
     answer = resolve(kube, release, toolbox, "consul.service.consul")
     assert server_ips <= set(answer.split()), answer
     assert via_client.register_service({"ID": "dns-1", "Name": "dnsweb", "Port": 80}).status == 200
@@ -112,24 +113,24 @@ def test_ui_answers(via_ui: ConsulAPI) -> None:
     assert "<html" in resp.body.lower()
 
 
-def test_gossip_key_is_installed_on_every_member(kube: Kube, release: Release) -> None:
-    key = release.gossip_key(kube)
+def test_gossip_key_is_installed_on_every_member(release: Release) -> None:
+    key = release.gossip_key()
     assert len(base64.b64decode(key)) == 32
-    pods = release.pods(kube, "server") + release.pods(kube, "client")
-    for pod in pods:
-        rings = ConsulAPI(kube, release.namespace, pod.metadata.name).keyring()
+    agents = [(c, i) for c in ("server", "client") for i in range(len(release.pods(c)))]
+    for component, index in agents:
+        rings = release.api(component, index).keyring()
         lan = [r for r in rings if not r["WAN"]]
         assert lan, rings
-        assert all(r["Keys"] == {key: len(pods)} for r in lan), f"{pod.metadata.name}: {rings}"
+        assert all(r["Keys"] == {key: len(agents)} for r in lan), f"{component}-{index}: {rings}"
 
 
 def test_an_agent_without_the_key_cannot_join(
     kube: Kube, release: Release, via_client: ConsulAPI, consul_image: str
 ) -> None:
-    join = f"-retry-join={release.fullname}-server"
+    join = f"-retry-join={release.service('server')}"
     agent = ["consul", "agent", "-data-dir=/tmp/data", "-advertise=$(POD_IP)", join]
     pod_ip = [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
-    key = [{"name": "KEY", "value": release.gossip_key(kube)}]
+    key = [{"name": "KEY", "value": release.gossip_key()}]
     start_pod(kube, release.namespace, "intruder", consul_image, [*agent, "-node=intruder"], pod_ip)
     # The control: the same agent with the key joins, so only the key makes the difference.
     keyholder = [*agent, "-node=keyholder", "-encrypt=$(KEY)"]
@@ -145,7 +146,7 @@ def test_an_agent_without_the_key_cannot_join(
     intruder_ip = kube.core.read_namespaced_pod("intruder", release.namespace).status.pod_ip
     server_logs = "".join(
         kube.core.read_namespaced_pod_log(p.metadata.name, release.namespace)
-        for p in release.pods(kube, "server")
+        for p in release.pods("server")
     )
     assert f"remote state is not encrypted from={intruder_ip}:" in server_logs
     for name in ("intruder", "keyholder"):
@@ -154,7 +155,7 @@ def test_an_agent_without_the_key_cannot_join(
 
 @pytest.mark.parametrize("component", ["server", "client"])
 def test_inside_the_agent_pods(kube: Kube, release: Release, component: str) -> None:
-    pod = release.pods(kube, component)[0].metadata.name
+    pod = release.pods(component)[0].metadata.name
     host = testinfra.get_host(
         f"kubectl://{pod}?container=consul&namespace={release.namespace}&kubeconfig={kubeconfig()}"
     )
@@ -181,7 +182,7 @@ def test_inside_the_agent_pods(kube: Kube, release: Release, component: str) -> 
     states = host.check_output("cat /proc/[0-9]*/stat | awk '{print $3}'").split()
     assert "Z" not in states, "a zombie was left unreaped"
     config = json.loads(host.file(f"/consul/config/{component}.json").content_string)
-    assert config["retry_join"] == [f"{release.fullname}-server.{release.namespace}.svc"]
+    assert config["retry_join"] == [f"{release.service('server')}.{release.namespace}.svc"]
     assert config["datacenter"] == "dc1"
     mountinfo = host.check_output("grep ' /consul/data ' /proc/self/mountinfo")
     if component == "server":

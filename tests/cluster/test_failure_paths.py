@@ -4,8 +4,9 @@ leaderless cluster and its PodDisruptionBudget in place, and a gossip key Job th
 from __future__ import annotations
 
 import pytest
-from cluster import Kube, NamespaceFactory, ReleaseFactory, run, wait_for
+from kube import Kube, run, wait_for
 from kubernetes import client
+from release import NamespaceFactory, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 
@@ -32,7 +33,7 @@ def test_a_drain_is_allowed_while_no_server_is_ready(
     release = release_factory("drain", namespace_factory("drain"), install=False)
     # No hooks: the autopilot hook would wait for a leader that cannot come.
     release.install(flags=["--no-hooks"], **values)
-    pod_name = f"{release.fullname}-server-0"
+    pod_name = release.server_pod(0)
     wait_for(
         lambda: (
             kube.core.read_namespaced_pod(pod_name, release.namespace).status.phase == "Running"
@@ -41,7 +42,7 @@ def test_a_drain_is_allowed_while_no_server_is_ready(
         timeout=120,
     )
     pdb = kube.policy.read_namespaced_pod_disruption_budget(
-        f"{release.fullname}-server", release.namespace
+        release.name_of("PodDisruptionBudget", "server"), release.namespace
     )
     wait_for(
         lambda: (
@@ -96,7 +97,7 @@ def test_a_failed_key_job_leaves_no_right_to_create_secrets(
     assert proc.returncode != 0
     assert "pre-install" in proc.stderr, proc.stderr
     # The Job itself stays, for its logs and events.
-    kube.batch.read_namespaced_job(f"{release.fullname}-gossip-keygen", namespace)
+    kube.batch.read_namespaced_job(release.name_of("Job", "gossip-keygen"), namespace)
     selector = f"app.kubernetes.io/instance={release.name}"
     left = [
         f"{kind}/{o.metadata.name}"

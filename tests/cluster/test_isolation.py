@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cluster import Kube, NamespaceFactory, Release, ReleaseFactory
-from consul_api import ConsulAPI
+from release import NamespaceFactory, Release, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 
@@ -22,32 +21,30 @@ def releases(namespace_factory: NamespaceFactory, release_factory: ReleaseFactor
     ]
 
 
-def members(kube: Kube, release: Release) -> set[str]:
-    pod = release.pods(kube, "server")[0].metadata.name
-    return {
-        m["Name"] for m in ConsulAPI(kube, release.namespace, pod).members() if m["Status"] == 1
-    }
+def members(release: Release) -> set[str]:
+    """Addresses of the members a release's first server sees alive. Addresses, not names:
+    two releases' agents share names (consul-server-0, the node names of the clients)."""
+    return {m["Addr"] for m in release.api("server").members() if m["Status"] == 1}
 
 
-def test_each_release_is_its_own_cluster(kube: Kube, releases: list[Release]) -> None:
-    views = [members(kube, r) for r in releases]
-    servers = [{p.metadata.name for p in r.pods(kube, "server")} for r in releases]
-    for view, own_servers, release in zip(views, servers, releases, strict=True):
-        assert own_servers <= view, f"{release.namespace}/{release.name} lost its own server"
-        others = set().union(*(s for s in servers if s is not own_servers)) - own_servers
-        assert not others & view, f"{release.namespace}/{release.name} sees {others & view}"
-    # Client agents are named after the Kubernetes node, so every release has one per worker.
-    clients = [view - s for view, s in zip(views, servers, strict=True)]
-    assert clients[0] == clients[1] == clients[2] and clients[0]
+def agent_ips(release: Release) -> set[str]:
+    return {p.status.pod_ip for c in ("server", "client") for p in release.pods(c)}
 
 
-def test_each_release_has_its_own_gossip_key(kube: Kube, releases: list[Release]) -> None:
-    keys = {r.gossip_key(kube) for r in releases}
+def test_each_release_is_its_own_cluster(releases: list[Release]) -> None:
+    own = [agent_ips(r) for r in releases]
+    for release, view, mine in zip(releases, map(members, releases), own, strict=True):
+        assert view == mine, f"{release.namespace}/{release.name} sees {view ^ mine}"
+    assert sum(map(len, own)) == len(set().union(*own)), "two releases share an agent"
+
+
+def test_each_release_has_its_own_gossip_key(releases: list[Release]) -> None:
+    keys = {r.gossip_key() for r in releases}
     assert len(keys) == 3
 
 
-def test_each_release_has_its_own_data(kube: Kube, releases: list[Release]) -> None:
-    apis = [ConsulAPI(kube, r.namespace, r.pods(kube, "server")[0].metadata.name) for r in releases]
+def test_each_release_has_its_own_data(releases: list[Release]) -> None:
+    apis = [r.api("server") for r in releases]
     for i, api in enumerate(apis):
         assert api.kv_put("isolation/owner", str(i))
     assert [api.kv_get("isolation/owner") for api in apis] == ["0", "1", "2"]

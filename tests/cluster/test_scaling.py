@@ -8,9 +8,9 @@ also proves that the chart's persistence check compares sizes, not spellings.
 from __future__ import annotations
 
 import pytest
-from cluster import Kube, NamespaceFactory, Release, ReleaseFactory, wait_for
-from consul_api import ConsulAPI
+from kube import Kube, wait_for
 from leader_watch import LeaderWatch
+from release import NamespaceFactory, Release, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 
@@ -22,46 +22,42 @@ DATA = {f"scaling/{i}": f"value-{i}" for i in range(20)}
 @pytest.fixture(scope="module")
 def scaled(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory) -> Release:
     release = release_factory("scale", namespace_factory("scaling"), **VALUES)
-    api = server_api(Kube.connect(), release)
+    api = release.api("server")
     for key, value in DATA.items():
         assert api.kv_put(key, value)
     return release
 
 
-def server_api(kube: Kube, release: Release) -> ConsulAPI:
-    return ConsulAPI(kube, release.namespace, release.pods(kube, "server")[0].metadata.name)
+def min_quorum(release: Release) -> int:
+    return release.api("server").get("/v1/operator/autopilot/configuration")["MinQuorum"]
 
 
-def min_quorum(kube: Kube, release: Release) -> int:
-    return server_api(kube, release).get("/v1/operator/autopilot/configuration")["MinQuorum"]
-
-
-def server_uids(kube: Kube, release: Release) -> dict[str, tuple[str, int]]:
+def server_uids(release: Release) -> dict[str, tuple[str, int]]:
     return {
         p.metadata.name: (p.metadata.uid, p.status.container_statuses[0].restart_count)
-        for p in release.pods(kube, "server")
+        for p in release.pods("server")
     }
 
 
-def voters(kube: Kube, release: Release) -> list[str]:
-    return sorted(s["Node"] for s in server_api(kube, release).raft_servers() if s["Voter"])
+def voters(release: Release) -> list[str]:
+    return sorted(s["Node"] for s in release.api("server").raft_servers() if s["Voter"])
 
 
 def test_install_applies_autopilot(kube: Kube, scaled: Release) -> None:
-    assert min_quorum(kube, scaled) == 2
-    sts = kube.apps.read_namespaced_stateful_set(f"{scaled.fullname}-server", scaled.namespace)
+    assert min_quorum(scaled) == 2
+    sts = kube.apps.read_namespaced_stateful_set(scaled.statefulset, scaled.namespace)
     stored = sts.spec.volume_claim_templates[0].spec.resources.requests["storage"]
     assert stored == "1536Mi", "the API keeps 1.5Gi in another spelling"
 
 
 def test_scale_up_restarts_no_server_and_autopilot_follows(kube: Kube, scaled: Release) -> None:
-    before = server_uids(kube, scaled)
+    before = server_uids(scaled)
     scaled.upgrade(server={"replicas": 5, "disruptionBudget": {"maxUnavailable": 2}})
-    names = [f"{scaled.fullname}-server-{i}" for i in range(5)]
-    wait_for(lambda: voters(kube, scaled) == sorted(names), "5 voters", timeout=120)
-    after = server_uids(kube, scaled)
+    names = [scaled.server_pod(i) for i in range(5)]
+    wait_for(lambda: voters(scaled) == sorted(names), "5 voters", timeout=120)
+    after = server_uids(scaled)
     assert {name: after[name] for name in before} == before, "a server that stays was restarted"
-    assert min_quorum(kube, scaled) == 3
+    assert min_quorum(scaled) == 3
 
 
 def test_scale_down_past_quorum_is_refused_with_the_way_to_do_it(scaled: Release) -> None:
@@ -75,21 +71,21 @@ def test_scale_down_past_quorum_is_refused_with_the_way_to_do_it(scaled: Release
 def test_scale_down_five_to_three_keeps_the_leader_and_leaves_no_stale_voter(
     kube: Kube, scaled: Release
 ) -> None:
-    stay = [f"{scaled.fullname}-server-{i}" for i in range(3)]
-    before = {name: uid for name, uid in server_uids(kube, scaled).items() if name in stay}
-    with LeaderWatch(kube, scaled, servers=5) as watch:
+    stay = [scaled.server_pod(i) for i in range(3)]
+    before = {name: uid for name, uid in server_uids(scaled).items() if name in stay}
+    with LeaderWatch(scaled, servers=5) as watch:
         scaled.upgrade(server={"replicas": 3, "disruptionBudget": {"maxUnavailable": 1}})
-        wait_for(lambda: voters(kube, scaled) == stay, "exactly the 3 staying voters", 120)
-    raft = server_api(kube, scaled).raft_servers()
+        wait_for(lambda: voters(scaled) == stay, "exactly the 3 staying voters", 120)
+    raft = scaled.api("server").raft_servers()
     assert sorted(s["Node"] for s in raft) == stay, f"stale raft peers: {raft}"
-    assert server_uids(kube, scaled) == before, "a server that stays was restarted"
+    assert server_uids(scaled) == before, "a server that stays was restarted"
     windows = watch.leaderless_windows()
     # At most one hand-over (the leader among the removed transfers to server-0 first).
     assert len(watch.leaders()) <= 2, f"leaders in turn: {watch.leaders()}"
     assert max(windows, default=0) < 3, f"leaderless windows (s): {windows}"
     assert len(watch.samples) > 20, "the watch saw too little to judge"
-    assert min_quorum(kube, scaled) == 2
-    api = server_api(kube, scaled)
+    assert min_quorum(scaled) == 2
+    api = scaled.api("server")
     assert {key: api.kv_get(key) for key in DATA} == DATA
     claims = kube.core.list_namespaced_persistent_volume_claim(scaled.namespace).items
     assert len(claims) == 5, "the removed servers' volumes are kept (whenScaled: Retain)"

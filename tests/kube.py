@@ -1,32 +1,25 @@
-"""The kind cluster as the cluster tier sees it: Kubernetes clients, helm releases, pod exec."""
+"""The Kubernetes side of the cluster tier: API clients for the kind cluster of `make cluster`,
+pod exec, CLI runs with the built tools, polling, and toolbox pods."""
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from kubernetes import client, config
 from kubernetes.stream import stream
-from render import CHART, REPO, helm
+from render import REPO
 
 T = TypeVar("T")
 
 CACHE = Path(
     os.environ.get("CONSUL_CHART_CACHE")
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "consul-chart"
-)
-
-
-# The image the chart deploys by default; toolbox pods use it too (curl, nslookup, consul).
-CONSUL_IMAGE = (
-    f"hashicorp/consul:{yaml.safe_load((CHART / 'Chart.yaml').read_text())['appVersion']}"
 )
 
 
@@ -138,82 +131,6 @@ def run(
             f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
-
-
-@dataclass
-class Release:
-    """One helm release of the chart, installed with `helm install --wait`."""
-
-    name: str
-    namespace: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def fullname(self) -> str:
-        return self.name if "consul" in self.name else f"{self.name}-consul"
-
-    def install(
-        self, check: bool = True, flags: Sequence[str] = ("--wait",), **overrides: Any
-    ) -> subprocess.CompletedProcess[str]:
-        """`helm install --wait`; `flags` replaces `--wait` (e.g. `--no-hooks`)."""
-        return self._deploy("install", overrides, check, flags)
-
-    def upgrade(self, check: bool = True, **overrides: Any) -> subprocess.CompletedProcess[str]:
-        """`helm upgrade --wait`; with check=False a refused upgrade is returned, not raised."""
-        return self._deploy("upgrade", overrides, check)
-
-    def _deploy(
-        self,
-        verb: str,
-        overrides: dict[str, Any],
-        check: bool = True,
-        flags: Sequence[str] = ("--wait",),
-    ) -> subprocess.CompletedProcess[str]:
-        values = _merge(self.values, overrides)
-        cmd = [helm(), verb, self.name, str(CHART), "--namespace", self.namespace]
-        cmd += ["--create-namespace", "--timeout", "10m", *flags, "--values", "-"]
-        proc = run(cmd, stdin=yaml.safe_dump(values), check=check)
-        if proc.returncode == 0:
-            self.values = values
-        return proc
-
-    def test(self) -> subprocess.CompletedProcess[str]:
-        return run(
-            [helm(), "test", self.name, "--namespace", self.namespace, "--logs"], timeout=300
-        )
-
-    def uninstall(self, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return run(
-            [helm(), "uninstall", self.name, "--namespace", self.namespace, "--wait"],
-            timeout=600,
-            check=check,
-        )
-
-    def gossip_key(self, kube: Kube) -> str:
-        """The gossip key in the release's Secret (made by the chart's keygen hook)."""
-        secret = kube.core.read_namespaced_secret(f"{self.fullname}-gossip-key", self.namespace)
-        return base64.b64decode(secret.data["key"]).decode()
-
-    def pods(self, kube: Kube, component: str) -> list[client.V1Pod]:
-        selector = f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component={component}"
-        pods = kube.core.list_namespaced_pod(self.namespace, label_selector=selector).items
-        return sorted(pods, key=lambda p: p.metadata.name)
-
-
-# Fixture types (tests/cluster/conftest.py): make a fresh namespace from a prefix; install a
-# release (name, namespace, **values).
-NamespaceFactory = Callable[[str], str]
-ReleaseFactory = Callable[..., Release]
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def start_pod(

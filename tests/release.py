@@ -1,0 +1,124 @@
+"""One helm release of the chart in the kind cluster: installed, upgraded and tested with the
+real helm, its objects named as the chart itself names them (overrides respected), and its
+agents' HTTP API at hand."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from consul_api import ConsulAPI
+from kube import Kube, run
+from kubernetes import client
+from render import CHART, Manifest, container, helm, merge_values, render
+
+# The image the chart deploys by default; toolbox pods use it too (curl, nslookup, consul).
+CONSUL_IMAGE = (
+    f"hashicorp/consul:{yaml.safe_load((CHART / 'Chart.yaml').read_text())['appVersion']}"
+)
+
+
+@dataclass
+class Release:
+    """One helm release of the chart; `values` are those of its last successful deploy."""
+
+    kube: Kube
+    name: str
+    namespace: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def manifests(self) -> tuple[Manifest, ...]:
+        """What the chart renders for this release's values (no cluster: `lookup` sees nothing)."""
+        return render(self.values, release=self.name, namespace=self.namespace)
+
+    def name_of(self, kind: str, component: str) -> str:
+        """The name the chart gives the object of a kind and component (overrides respected)."""
+        (name,) = [
+            d["metadata"]["name"]
+            for d in self.manifests()
+            if d["kind"] == kind
+            and d["metadata"]["labels"].get("app.kubernetes.io/component") == component
+        ]
+        return name
+
+    def service(self, component: str) -> str:
+        """The Service of a component: server (headless), ui, dns or client (node-local)."""
+        return self.name_of("Service", component)
+
+    @property
+    def statefulset(self) -> str:
+        return self.name_of("StatefulSet", "server")
+
+    def server_pod(self, ordinal: int) -> str:
+        return f"{self.statefulset}-{ordinal}"
+
+    def gossip_secret(self) -> str:
+        """The Secret the agents read their gossip key from."""
+        sts = next(d for d in self.manifests() if d["kind"] == "StatefulSet")
+        (ref,) = [
+            e["valueFrom"]["secretKeyRef"]
+            for e in container(sts)["env"]
+            if e["name"] == "GOSSIP_KEY"
+        ]
+        return ref["name"]
+
+    def gossip_key(self) -> str:
+        """The gossip key in the release's Secret (made by the chart's keygen hook)."""
+        secret = self.kube.core.read_namespaced_secret(self.gossip_secret(), self.namespace)
+        return base64.b64decode(secret.data["key"]).decode()
+
+    def pods(self, component: str) -> list[client.V1Pod]:
+        selector = f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component={component}"
+        pods = self.kube.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+        return sorted(pods, key=lambda p: p.metadata.name)
+
+    def api(self, component: str, index: int = 0) -> ConsulAPI:
+        """The HTTP API of an agent, from inside its own pod (pods sorted by name)."""
+        return ConsulAPI(self.kube, self.namespace, self.pods(component)[index].metadata.name)
+
+    def install(
+        self, check: bool = True, flags: Sequence[str] = ("--wait",), **overrides: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """`helm install --wait`; `flags` replaces `--wait` (e.g. `--no-hooks`)."""
+        return self._deploy("install", overrides, check, flags)
+
+    def upgrade(self, check: bool = True, **overrides: Any) -> subprocess.CompletedProcess[str]:
+        """`helm upgrade --wait`; with check=False a refused upgrade is returned, not raised."""
+        return self._deploy("upgrade", overrides, check)
+
+    def _deploy(
+        self,
+        verb: str,
+        overrides: dict[str, Any],
+        check: bool = True,
+        flags: Sequence[str] = ("--wait",),
+    ) -> subprocess.CompletedProcess[str]:
+        values = merge_values(self.values, overrides)
+        cmd = [helm(), verb, self.name, str(CHART), "--namespace", self.namespace]
+        cmd += ["--create-namespace", "--timeout", "10m", *flags, "--values", "-"]
+        proc = run(cmd, stdin=yaml.safe_dump(values), check=check)
+        if proc.returncode == 0:
+            self.values = values
+        return proc
+
+    def test(self) -> subprocess.CompletedProcess[str]:
+        return run(
+            [helm(), "test", self.name, "--namespace", self.namespace, "--logs"], timeout=300
+        )
+
+    def uninstall(self, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run(
+            [helm(), "uninstall", self.name, "--namespace", self.namespace, "--wait"],
+            timeout=600,
+            check=check,
+        )
+
+
+# Fixture types (tests/cluster/conftest.py): make a fresh namespace from a prefix; install a
+# release (name, namespace, *, install=True, **values).
+NamespaceFactory = Callable[[str], str]
+ReleaseFactory = Callable[..., Release]
