@@ -1,0 +1,32 @@
+"""Every chart-testing values set (chart/ci/*-values.yaml) installs into the kind cluster and
+passes `helm test`: chart-testing's `ct install` convention, one test per file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from release import NamespaceFactory, ReleaseFactory
+from render import CHART
+
+pytestmark = pytest.mark.cluster
+
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+
+
+def test_every_ci_values_file_is_here() -> None:
+    assert len(CI_VALUES) >= 7, "chart/ci/ lost its files"
+
+
+@pytest.mark.parametrize("path", CI_VALUES, ids=lambda p: p.name.removesuffix("-values.yaml"))
+def test_installs_and_passes_helm_test(
+    path: Path, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
+) -> None:
+    values = yaml.safe_load(path.read_text()) or {}
+    release = release_factory(
+        "ci", namespace_factory(f"ci-{path.name[:20].rstrip('-.')}"), **values
+    )
+    out = release.test()
+    assert "KV round trip ok" in out.stdout + out.stderr
+    release.uninstall()
