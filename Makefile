@@ -57,6 +57,6 @@ test-cluster: tools cluster
 ## test: everything CI runs
 test: lint test-unit test-cluster
 
-## docs: regenerate the README's values table from the comments in chart/values.yaml
+## docs: regenerate the README's values table and the schema's descriptions from chart/values.yaml
 docs: $(TOX)
 	$(TOX) -e docs
