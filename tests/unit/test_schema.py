@@ -2,7 +2,9 @@
 
 Every file of tests/fixtures/values/invalid/ holds one realistic mistake and names, on its first
 line (`# expect: server.replicas`), the field helm's refusal must point at: a dotted path, or
-only the key itself for a key that does not exist (`# expect: replica`). Every file of valid/
+only the key itself for a key that does not exist (`# expect: replica`); its second line
+(`# says: <a Kubernetes quantity such as 10Gi, 512Mi or 500m>`) is the wording the refusal must
+carry, which says in words what is allowed. Every file of valid/
 holds non-default values that must render. The schema itself is checked with jsonschema too, so
 that a schema helm happens to tolerate but which says something else is caught.
 """
@@ -25,7 +27,9 @@ SCHEMA_FILE = CHART / "values.schema.json"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "values"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
 VALID = sorted((FIXTURES / "valid").glob("*.yaml"))
-EXPECT = re.compile(r"# expect: ([A-Za-z0-9_.-]+)\n")
+EXPECT = re.compile(r"# expect: ([A-Za-z0-9_.-]+)\n# says: (.+)\n")
+# What a refusal must never show a user instead of words.
+UNWORDED = ("does not match pattern", "'not' failed")
 # The first line of helm 3's and helm 4's message when values fail the schema.
 SCHEMA_REFUSAL = "values don't meet the specifications of the schema(s)"
 
@@ -48,9 +52,14 @@ def validator() -> Draft7Validator:
 
 
 def expected_field(path: Path) -> str:
+    return expectation(path)[0]
+
+
+def expectation(path: Path) -> tuple[str, str]:
+    """(field, wording) from the first two lines of an invalid-values fixture."""
     match = EXPECT.match(path.read_text())
-    assert match, f"{path.name}: the first line must be `# expect: <dotted.field.path>`"
-    return match.group(1)
+    assert match, f"{path.name}: must start `# expect: <dotted.field.path>` then `# says: <words>`"
+    return match.group(1), match.group(2)
 
 
 def effective_values(path: Path) -> dict[str, Any]:
@@ -172,12 +181,14 @@ def test_unknown_keys_are_refused_everywhere() -> None:
 
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
 def test_invalid_values_are_refused_by_helm(path: Path) -> None:
-    field = expected_field(path)
+    field, wording = expectation(path)
     with pytest.raises(RenderError) as refused:
         render(values_files=[path])
     stderr = refused.value.stderr
     assert SCHEMA_REFUSAL in stderr, f"refused, but not by the schema:\n{stderr}"
     assert helm_mentions(stderr, field), f"helm's message does not name {field}:\n{stderr}"
+    assert wording in stderr, f"helm's message lacks the words {wording!r}:\n{stderr}"
+    assert not any(u in stderr for u in UNWORDED), f"a refusal without words:\n{stderr}"
 
 
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
