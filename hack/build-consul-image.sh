@@ -9,9 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 tag="$BUILT_CONSUL_IMAGE"
 base="consul-chart.local/consul-base:${DEBIAN_SUITE}-2"
-# The tag names only Consul's version; the label makes a change of base image rebuild it.
-if image_exists "$tag" &&
-  [[ "$(docker image inspect -f '{{index .Config.Labels "consul-chart.recipe"}}' "$tag")" == "$base" ]]; then
+if image_current "$tag" "$base"; then
   log "consul image ${tag}: present"
   exit 0
 fi

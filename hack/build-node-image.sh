@@ -6,11 +6,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 tag="$BUILT_NODE_IMAGE"
-# The tag names only the Kubernetes version; this label makes a change of base or CNI image
-# rebuild it.
 recipe="${KIND_BASE_IMAGE} ${KINDNETD_IMAGE}"
-if image_exists "$tag" &&
-  [[ "$(docker image inspect -f '{{index .Config.Labels "consul-chart.recipe"}}' "$tag")" == "$recipe" ]]; then
+if image_current "$tag" "$recipe"; then
   log "node image ${tag}: present"
   exit 0
 fi

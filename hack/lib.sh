@@ -73,6 +73,13 @@ docker_build() {
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# True when image $1 exists and was built from recipe $2 (its consul-chart.recipe label): a tag
+# that names only an upstream version must still be rebuilt when what goes into it changes.
+image_current() {
+  image_exists "$1" &&
+    [[ "$(docker image inspect -f '{{index .Config.Labels "consul-chart.recipe"}}' "$1")" == "$2" ]]
+}
+
 link_tool() {
   mkdir -p "$TOOLS_BIN"
   ln -sfn "$1" "${TOOLS_BIN}/$2"
