@@ -61,15 +61,17 @@ livenessProbe:
   timeoutSeconds: 5
   failureThreshold: 6
 # Ready once the leader lists it as a voter: autopilot re-adds a returning server as a non-voter
-# until it is stable, and a rolling update must not stop the next server before then.
+# until it is stable, and a rolling update must not stop the next server before then. (The
+# answer is captured first: in a pipe, a failed curl would leave only jq's status, and jq 1.6
+# exits 0 on empty input.)
 readinessProbe:
   exec:
     command:
       - /bin/sh
       - -ec
       - >-
-        curl -sf --max-time 3 http://127.0.0.1:8500/v1/operator/raft/configuration
-        | jq -e --arg node "$HOSTNAME" '.Servers[] | select(.Node == $node) | .Voter' >/dev/null
+        cfg=$(curl -sf --max-time 3 http://127.0.0.1:8500/v1/operator/raft/configuration);
+        printf '%s' "$cfg" | jq -e --arg node "$HOSTNAME" '.Servers[] | select(.Node == $node) | .Voter' >/dev/null
   periodSeconds: 5
   timeoutSeconds: 5
   failureThreshold: 2

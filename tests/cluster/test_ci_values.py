@@ -19,13 +19,17 @@ def test_every_ci_values_file_is_here() -> None:
     assert len(CI_VALUES) >= 7, "chart/ci/ lost its files"
 
 
-@pytest.mark.parametrize("path", CI_VALUES, ids=lambda p: p.name.removesuffix("-values.yaml"))
+def name(path: Path) -> str:
+    return path.name.removesuffix("-values.yaml")
+
+
+@pytest.mark.parametrize("path", CI_VALUES, ids=name)
 def test_installs_and_passes_helm_test(
     path: Path, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
 ) -> None:
     values = yaml.safe_load(path.read_text()) or {}
     release = release_factory(
-        "ci", namespace_factory(f"ci-{path.name[:20].rstrip('-.')}"), **values
+        "ci", namespace_factory(f"ci-{name(path)[:20].rstrip('-')}"), **values
     )
     out = release.test()
     assert "KV round trip ok" in out.stdout + out.stderr

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.cluster
 
 # Signals the agent process (found by name: it is dumb-init's child, not PID 1).
 SIGNAL_AGENT = (
-    'for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = consul ] && '
-    'kill -{signal} "${{p#/proc/}}"; done'
+    'n=0; for p in /proc/[0-9]*; do if [ "$(cat "$p/comm" 2>/dev/null)" = consul ]; then '
+    'kill -{signal} "${{p#/proc/}}"; n=$((n + 1)); fi; done; [ "$n" -eq 1 ]'
 )
 
 

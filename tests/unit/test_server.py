@@ -283,27 +283,29 @@ RAFT = [  # node, ID, address, voter: an IPv6 cluster, listed out of ordinal ord
 ]
 
 
-def run_pre_stop(tmp_path: Path, hostname: str, leader: str | None) -> list[str]:
-    """Runs the rendered preStop script with stub curl and consul; returns consul's argv."""
+def run_with_stubs(
+    tmp_path: Path, command: list[str], hostname: str, leader: str | None
+) -> tuple[int, list[str]]:
+    """Runs a rendered server command (its shell and flags as rendered) against stub curl (the
+    raft configuration of RAFT, or a failure when there is no leader) and stub consul; returns
+    its exit status and consul's argv."""
     if not shutil.which("jq"):
-        pytest.fail("the preStop test runs the script itself and needs jq: apt-get install jq")
+        pytest.fail("the server script tests run the scripts and need jq: apt-get install jq")
     servers = [
         {"Node": n, "ID": i, "Address": a, "Voter": v, "Leader": n == leader} for n, i, a, v in RAFT
     ]
     (tmp_path / "raft.json").write_text(json.dumps({"Servers": servers}))
     stubs = {
-        "curl": f'cat "{tmp_path}/raft.json"' if leader else "exit 7",
+        "curl": f'cat "{tmp_path}/raft.json"' if leader else "exit 22",
         "consul": f'echo "$@" >"{tmp_path}/consul.args"',
     }
     for name, body in stubs.items():
         (tmp_path / name).write_text(f"#!/bin/sh\n{body}\n")
         (tmp_path / name).chmod(0o755)
-    script = container(server())["lifecycle"]["preStop"]["exec"]["command"][-1]
     env = {"PATH": f"{tmp_path}:{os.environ['PATH']}", "HOSTNAME": hostname}
-    proc = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
     args = tmp_path / "consul.args"
-    return args.read_text().split() if args.exists() else []
+    return proc.returncode, args.read_text().split() if args.exists() else []
 
 
 @pytest.mark.parametrize(
@@ -320,7 +322,26 @@ def run_pre_stop(tmp_path: Path, hostname: str, leader: str | None) -> list[str]
 def test_a_stopping_leader_hands_leadership_over(
     tmp_path: Path, hostname: str, leader: str | None, expected: list[str]
 ) -> None:
-    assert run_pre_stop(tmp_path, hostname, leader) == expected
+    command = container(server())["lifecycle"]["preStop"]["exec"]["command"]
+    assert run_with_stubs(tmp_path, command, hostname, leader) == (0, expected)
+
+
+@pytest.mark.parametrize(
+    ("hostname", "leader", "ready"),
+    [
+        ("consul-server-1", "consul-server-2", True),
+        ("consul-server-0", "consul-server-2", False),  # a non-voter, still stabilising
+        ("consul-server-7", "consul-server-2", False),  # not in the raft configuration
+        ("consul-server-1", None, False),  # no leader: the API answers 500
+    ],
+    ids=["voter", "non-voter", "unknown", "no-leader"],
+)
+def test_a_server_is_ready_only_as_a_voter_the_leader_lists(
+    tmp_path: Path, hostname: str, leader: str | None, ready: bool
+) -> None:
+    command = container(server())["readinessProbe"]["exec"]["command"]
+    status, _ = run_with_stubs(tmp_path, command, hostname, leader)
+    assert (status == 0) is ready
 
 
 def test_probe_commands_end_before_their_probes_time_out() -> None:
