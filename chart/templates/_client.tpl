@@ -89,7 +89,8 @@ and checks registered through it; otherwise an emptyDir that goes with the pod.
 
 {{/*
 consul.client.dataInitContainer: kubelet creates a hostPath directory owned by root, and
-fsGroup does not apply to hostPath volumes: hand it to the agent's user, with CAP_CHOWN only.
+fsGroup does not apply to hostPath volumes: hand it to the agent's user, mode 0700, with
+CAP_CHOWN and CAP_FOWNER only (FOWNER to chmod once the directory is no longer root's).
 */}}
 {{- define "consul.client.dataInitContainer" -}}
 - name: data-owner
@@ -110,7 +111,7 @@ fsGroup does not apply to hostPath volumes: hand it to the agent's user, with CA
     readOnlyRootFilesystem: true
     capabilities:
       drop: [ALL]
-      add: [CHOWN]
+      add: [CHOWN, FOWNER]
   volumeMounts:
     - name: data
       mountPath: /consul/data

@@ -97,7 +97,7 @@ def test_data_dir_on_the_node_survives_a_client_rollout() -> None:
     (init,) = spec["initContainers"]
     assert "chown 100:1000 /consul/data" in init["command"][-1]
     security = init["securityContext"]
-    assert security["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN"]}
+    assert security["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN", "FOWNER"]}
     assert security["runAsUser"] == 0 and security["allowPrivilegeEscalation"] is False
 
 
