@@ -166,7 +166,7 @@ def test_inside_the_agent_pods(kube: Kube, release: Release, component: str) -> 
         "consul",
     ]
     agent_pid = host.check_output(
-        'for p in /proc/[0-9]*; do [ "$(cat $p/comm)" = consul ] && echo ${p#/proc/}; done'
+        'for p in /proc/[0-9]*; do [ "$(cat $p/comm)" != consul ] || echo ${p#/proc/}; done'
     ).split()[0]
     for pid in ("1", agent_pid):
         uid = [
