@@ -133,6 +133,15 @@ def run(
     return proc
 
 
+def worker_nodes(kube: Kube) -> list[str]:
+    """Nodes a pod without tolerations lands on (no NoSchedule taint), sorted by name."""
+    return sorted(
+        n.metadata.name
+        for n in kube.core.list_node().items
+        if not any(t.effect == "NoSchedule" for t in n.spec.taints or [])
+    )
+
+
 def start_pod(
     kube: Kube,
     namespace: str,

@@ -76,6 +76,17 @@ class Release:
         pods = self.kube.core.list_namespaced_pod(self.namespace, label_selector=selector).items
         return sorted(pods, key=lambda p: p.metadata.name)
 
+    def incarnations(self, component: str) -> dict[str, tuple[str, int]]:
+        """Pod name -> (UID, restarts of all its containers): changes when a pod of the
+        component is replaced or any of its containers restarts."""
+        return {
+            p.metadata.name: (
+                p.metadata.uid,
+                sum(c.restart_count for c in p.status.container_statuses),
+            )
+            for p in self.pods(component)
+        }
+
     def api(self, component: str, index: int = 0) -> ConsulAPI:
         """The HTTP API of an agent, from inside its own pod (pods sorted by name)."""
         return ConsulAPI(self.kube, self.namespace, self.pods(component)[index].metadata.name)

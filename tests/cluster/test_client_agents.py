@@ -81,17 +81,6 @@ def ready_endpoints(release: Release, component: str) -> set[str]:
     }
 
 
-def client_restarts(release: Release) -> dict[str, tuple[str, int]]:
-    """Node -> (client pod UID, restarts of its containers): changes if a client restarts."""
-    return {
-        p.spec.node_name: (
-            p.metadata.uid,
-            sum(c.restart_count for c in p.status.container_statuses),
-        )
-        for p in release.pods("client")
-    }
-
-
 def test_dns_and_local_api_keep_serving_without_a_leader(
     kube: Kube, agents: Release, toolbox: str
 ) -> None:
@@ -128,7 +117,7 @@ def test_dns_and_local_api_keep_serving_without_a_leader(
 def test_clients_rejoin_after_every_server_was_gone_without_restarting(
     kube: Kube, agents: Release
 ) -> None:
-    before = client_restarts(agents)
+    before = agents.incarnations("client")
 
     def scale(replicas: int) -> None:
         kube.apps.patch_namespaced_stateful_set_scale(
@@ -144,7 +133,7 @@ def test_clients_rejoin_after_every_server_was_gone_without_restarting(
     # Back: server-0's agent answers (with or without a leader yet).
     wait_for(lambda: api.leader() is not None, "server-0 answering", timeout=240, interval=1)
     back = time.monotonic()
-    nodes = set(before)
+    nodes = {p.spec.node_name for p in agents.pods("client")}
     wait_for(
         lambda: nodes <= {m["Name"] for m in api.members() if m["Status"] == 1},
         "every client alive again",
@@ -156,7 +145,7 @@ def test_clients_rejoin_after_every_server_was_gone_without_restarting(
     print(f"clients alive again {rejoined:.1f}s after server-0 answered")
     # Bounded by the rejoin container's interval (10 s) plus gossip, not by back-off.
     assert rejoined <= 25, f"clients took {rejoined:.0f}s to rejoin"
-    assert client_restarts(agents) == before, "a client was restarted"
+    assert agents.incarnations("client") == before, "a client was restarted"
 
 
 def roll_clients(release: Release) -> None:

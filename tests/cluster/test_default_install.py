@@ -11,19 +11,10 @@ import uuid
 import pytest
 import testinfra
 from consul_api import ConsulAPI
-from kube import Kube, exec_in_pod, kubeconfig, start_pod, wait_for
+from kube import Kube, exec_in_pod, kubeconfig, start_pod, wait_for, worker_nodes
 from release import Release
 
 pytestmark = pytest.mark.cluster
-
-
-def worker_nodes(kube: Kube) -> set[str]:
-    """Nodes a DaemonSet without tolerations lands on: those without a NoSchedule taint."""
-    return {
-        n.metadata.name
-        for n in kube.core.list_node().items
-        if not any(t.effect == "NoSchedule" for t in n.spec.taints or [])
-    }
 
 
 def test_exactly_one_leader_and_three_voters_on_distinct_nodes(
@@ -47,7 +38,7 @@ def test_members_are_three_servers_and_one_client_per_worker(
     servers = sorted(m["Name"] for m in members if m["Tags"]["role"] == "consul")
     clients = {m["Name"] for m in members if m["Tags"]["role"] == "node"}
     assert servers == [p.metadata.name for p in release.pods("server")]
-    assert clients == worker_nodes(kube)
+    assert clients == set(worker_nodes(kube))
 
 
 @pytest.mark.parametrize("api", ["via_client", "via_ui"])

@@ -4,25 +4,17 @@ leaderless cluster and its PodDisruptionBudget in place, and a gossip key Job th
 from __future__ import annotations
 
 import pytest
-from kube import Kube, run, wait_for
+from kube import Kube, run, wait_for, worker_nodes
 from kubernetes import client
 from release import NamespaceFactory, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 
 
-def worker(kube: Kube) -> str:
-    return sorted(
-        n.metadata.name
-        for n in kube.core.list_node().items
-        if not any(t.effect == "NoSchedule" for t in n.spec.taints or [])
-    )[0]
-
-
 def test_a_drain_is_allowed_while_no_server_is_ready(
     kube: Kube, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
 ) -> None:
-    node = worker(kube)
+    node = worker_nodes(kube)[0]
     # One node for three servers under required anti-affinity: one runs, never gets a leader
     # and never turns ready; the budget then counts no healthy pod at all.
     values = {

@@ -23,14 +23,6 @@ def life(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory) -
     return release_factory("life", namespace_factory("lifecycle"), **SOFT)
 
 
-def client_pods(release: Release) -> dict[str, tuple[str, int]]:
-    """Client pod name -> (uid, restarts): changes if a client pod is replaced or restarted."""
-    return {
-        p.metadata.name: (p.metadata.uid, p.status.container_statuses[0].restart_count)
-        for p in release.pods("client")
-    }
-
-
 @pytest.fixture(scope="module")
 def seeded(life: Release) -> Iterator[dict[str, str]]:
     """Data written before the day-2 operations, checked after each of them."""
@@ -67,7 +59,7 @@ def test_upgrade_rolls_servers_one_at_a_time(life: Release, seeded: dict[str, st
 def test_scale_to_five_servers_leaves_clients_alone(
     kube: Kube, life: Release, seeded: dict[str, str]
 ) -> None:
-    clients = client_pods(life)
+    clients = life.incarnations("client")
     life.upgrade(server={"replicas": 5, "disruptionBudget": {"maxUnavailable": 2}})
     api = life.api("server")
     voters = wait_for(
@@ -76,7 +68,7 @@ def test_scale_to_five_servers_leaves_clients_alone(
         timeout=120,
     )
     assert len(voters) == 5
-    assert client_pods(life) == clients, "clients were restarted by a server change"
+    assert life.incarnations("client") == clients, "clients were restarted by a server change"
     assert_data_kept(life, seeded)
 
 

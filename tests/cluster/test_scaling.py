@@ -32,13 +32,6 @@ def min_quorum(release: Release) -> int:
     return release.api("server").get("/v1/operator/autopilot/configuration")["MinQuorum"]
 
 
-def server_uids(release: Release) -> dict[str, tuple[str, int]]:
-    return {
-        p.metadata.name: (p.metadata.uid, p.status.container_statuses[0].restart_count)
-        for p in release.pods("server")
-    }
-
-
 def voters(release: Release) -> list[str]:
     return sorted(s["Node"] for s in release.api("server").raft_servers() if s["Voter"])
 
@@ -51,11 +44,11 @@ def test_install_applies_autopilot(kube: Kube, scaled: Release) -> None:
 
 
 def test_scale_up_restarts_no_server_and_autopilot_follows(kube: Kube, scaled: Release) -> None:
-    before = server_uids(scaled)
+    before = scaled.incarnations("server")
     scaled.upgrade(server={"replicas": 5, "disruptionBudget": {"maxUnavailable": 2}})
     names = [scaled.server_pod(i) for i in range(5)]
     wait_for(lambda: voters(scaled) == sorted(names), "5 voters", timeout=120)
-    after = server_uids(scaled)
+    after = scaled.incarnations("server")
     assert {name: after[name] for name in before} == before, "a server that stays was restarted"
     assert min_quorum(scaled) == 3
 
@@ -72,13 +65,13 @@ def test_scale_down_five_to_three_keeps_the_leader_and_leaves_no_stale_voter(
     kube: Kube, scaled: Release
 ) -> None:
     stay = [scaled.server_pod(i) for i in range(3)]
-    before = {name: uid for name, uid in server_uids(scaled).items() if name in stay}
+    before = {name: uid for name, uid in scaled.incarnations("server").items() if name in stay}
     with LeaderWatch(scaled, servers=5) as watch:
         scaled.upgrade(server={"replicas": 3, "disruptionBudget": {"maxUnavailable": 1}})
         wait_for(lambda: voters(scaled) == stay, "exactly the 3 staying voters", 120)
     raft = scaled.api("server").raft_servers()
     assert sorted(s["Node"] for s in raft) == stay, f"stale raft peers: {raft}"
-    assert server_uids(scaled) == before, "a server that stays was restarted"
+    assert scaled.incarnations("server") == before, "a server that stays was restarted"
     windows = watch.leaderless_windows()
     # At most one hand-over (the leader among the removed transfers to server-0 first).
     assert len(watch.leaders()) <= 2, f"leaders in turn: {watch.leaders()}"
