@@ -160,9 +160,14 @@ def test_inside_the_agent_pods(kube: Kube, release: Release, component: str) -> 
         "--",
         "consul",
     ]
-    agent_pid = host.check_output(
-        'for p in /proc/[0-9]*; do [ "$(cat $p/comm)" != consul ] || echo ${p#/proc/}; done'
-    ).split()[0]
+    # The agent is dumb-init's consul child; a search of all processes would also find a probe's short-lived
+    # `consul` process, which may be gone by the time it is read.
+    agents = host.check_output(
+        "for c in $(cat /proc/1/task/1/children); do"
+        ' [ "$(cat /proc/$c/comm 2>/dev/null)" != consul ] || echo $c; done; true'
+    ).split()
+    assert len(agents) == 1, f"dumb-init's consul children: {agents}, expected the agent alone"
+    agent_pid = agents[0]
     for pid in ("1", agent_pid):
         uid = [
             line
