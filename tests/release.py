@@ -67,7 +67,7 @@ class Release:
         return ref["name"]
 
     def gossip_key(self) -> str:
-        """The gossip key in the release's Secret (made by the chart's keygen hook)."""
+        """The gossip key in the release's Secret (made by the chart's secrets-init hook)."""
         secret = self.kube.core.read_namespaced_secret(self.gossip_secret(), self.namespace)
         return base64.b64decode(secret.data["key"]).decode()
 

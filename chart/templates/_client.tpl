@@ -27,7 +27,7 @@ startupProbe:
   failureThreshold: 60
 livenessProbe:
   exec:
-    command: [/bin/sh, -ec, "curl -s -o /dev/null --max-time 3 http://127.0.0.1:8500/v1/agent/self"]
+    command: [/bin/sh, -ec, 'curl -s{{ if .Values.tls.enabled }}k{{ end }} -o /dev/null --max-time 3 "$CONSUL_HTTP_ADDR/v1/agent/self"']
   periodSeconds: 10
   timeoutSeconds: 5
   failureThreshold: 6
@@ -48,6 +48,8 @@ through the servers' Service whenever it knows no live server, every client.rejo
 - name: rejoin
   image: {{ include "consul.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
+  env:
+    {{- include "consul.pod.cliEnv" (dict "root" . "component" "client") | nindent 4 }}
   command:
     - dumb-init
     - /bin/sh
@@ -64,6 +66,10 @@ through the servers' Service whenever it knows no live server, every client.rejo
     {{- toYaml .Values.client.rejoinResources | nindent 4 }}
   securityContext:
     {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+  {{- if .Values.acl.enabled }}
+  volumeMounts:
+    - {name: secrets, mountPath: /consul/secrets, readOnly: true}
+  {{- end }}
 {{- end }}
 
 {{/*

@@ -23,7 +23,7 @@
 {{- if .Values.metrics.enabled }}
 {{- $_ := set $cfg "telemetry" (dict "prometheus_retention_time" .Values.metrics.retentionTime "disable_hostname" true) }}
 {{- end }}
-{{- toJson $cfg }}
+{{- toJson (mustMergeOverwrite $cfg (include "consul.acl.config" . | fromJson)) }}
 {{- end }}
 
 {{/*
@@ -48,6 +48,7 @@ below min_quorum.
 {{- $_ := set $cfg "ui_config" (dict "enabled" .Values.ui.enabled) }}
 {{- $_ := set $cfg "performance" (dict "raft_multiplier" 1) }}
 {{- $_ := set $cfg "autopilot" (dict "cleanup_dead_servers" true "min_quorum" (int (include "consul.server.quorum" $s.replicas))) }}
+{{- $cfg = mustMergeOverwrite $cfg (include "consul.tls.config" (dict "root" . "component" "server") | fromJson) }}
 {{- mustMergeOverwrite $cfg (deepCopy $s.extraConfig) | toPrettyJson }}
 {{- end }}
 
@@ -61,5 +62,6 @@ comes back with the same node ID, restores its registrations and re-syncs them).
 {{- $_ := set $cfg "server" false }}
 {{- $_ := set $cfg "leave_on_terminate" true }}
 {{- $_ := set $cfg "ui_config" (dict "enabled" false) }}
+{{- $cfg = mustMergeOverwrite $cfg (include "consul.tls.config" (dict "root" . "component" "client") | fromJson) }}
 {{- mustMergeOverwrite $cfg (deepCopy .Values.client.extraConfig) | toPrettyJson }}
 {{- end }}

@@ -9,7 +9,7 @@ the chart's one context shape: (dict "root" $ "component" "server"|"client"|...)
 {{- end }}
 
 {{/*
-consul.fullname: the object name prefix. Truncated to 45 so that "-gossip-keygen",
+consul.fullname: the object name prefix. Truncated to 45 so that "-acl-management",
 "-client-config" and the StatefulSet's controller-revision-hash label still fit in 63 characters.
 */}}
 {{- define "consul.fullname" -}}

@@ -3,7 +3,7 @@ Pieces shared by the server and client pod templates, and only those. Each takes
 (dict "root" $ "component" "server"|"client") and reads that component's values.
 */}}
 
-{{/* consul.pod.agentEnv: the agent container's environment (pod IP, node name, gossip key, extraEnv). */}}
+{{/* consul.pod.agentEnv: the agent container's environment (pod IP, node name, the CLI's, extraEnv). */}}
 {{- define "consul.pod.agentEnv" -}}
 - name: POD_IP
   valueFrom:
@@ -13,38 +13,63 @@ Pieces shared by the server and client pod templates, and only those. Each takes
   valueFrom:
     fieldRef:
       fieldPath: spec.nodeName
-{{- if .root.Values.gossipEncryption.enabled }}
-- name: GOSSIP_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "consul.gossip.secretName" .root }}
-      key: {{ .root.Values.gossipEncryption.secretKey }}
-{{- end }}
+{{ include "consul.pod.cliEnv" . }}
 {{- with (index .root.Values .component).extraEnv }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
 
 {{/*
+consul.pod.cliEnv: where the consul CLI (and the probes' curl) finds the API, the CA and the
+token; takes (dict "root" $ "component" ... ["url" URL]). Without url it is the pod's own agent.
+A client agent's HTTPS certificate comes from auto-encrypt, signed by the servers' Connect CA
+rather than the chart's, so on its loopback the CLI does not verify it.
+*/}}
+{{- define "consul.pod.cliEnv" -}}
+{{- $v := .root.Values }}
+- name: CONSUL_HTTP_ADDR
+  value: {{ .url | default (ternary "https://127.0.0.1:8501" "http://127.0.0.1:8500" $v.tls.enabled) | quote }}
+{{- if and $v.tls.enabled (eq .component "client") }}
+- {name: CONSUL_HTTP_SSL_VERIFY, value: "false"}
+{{- else if $v.tls.enabled }}
+- {name: CONSUL_CACERT, value: /consul/secrets/ca.crt}
+{{- end }}
+{{- if $v.acl.enabled }}
+- name: CONSUL_HTTP_TOKEN_FILE
+  value: /consul/secrets/{{ first (include "consul.acl.componentTokens" .component | fromYamlArray) }}-token
+{{- end }}
+{{- end }}
+
+{{/*
 consul.pod.agentCommand: the agent container's command. dumb-init is PID 1, so probe processes
 that a timeout killed are reaped (the agent as PID 1 never reaps them) and signals reach the
-agent. The advertise address is the pod IP (the node has several interfaces); the gossip key
-comes from the Secret through the environment so it never lands in a ConfigMap. A client is
-named after its Kubernetes node; a server after its pod.
+agent. The shell it starts writes the secrets (gossip key, ACL tokens) from their files into a
+config file in memory and execs the agent: they reach neither a ConfigMap, nor the environment,
+nor the agent's arguments. The advertise address is the pod IP (the node has several
+interfaces). A client is named after its Kubernetes node; a server after its pod.
 */}}
 {{- define "consul.pod.agentCommand" -}}
+{{- $v := .root.Values }}
+{{- $set := list }}
+{{- if $v.gossipEncryption.enabled }}
+{{- $set = append $set (list "encrypt" "gossip-key") }}
+{{- end }}
+{{- if $v.acl.enabled }}
+{{- $set = concat $set (list (list "acl.tokens.agent" "agent-token") (list "acl.tokens.dns" "dns-token")) }}
+{{- if eq .component "server" }}
+{{- $set = append $set (list "acl.tokens.initial_management" "management-token") }}
+{{- end }}
+{{- end }}
 - dumb-init
 - --
-- consul
-- agent
-- -config-dir=/consul/config
-- -advertise=$(POD_IP)
-{{- if .root.Values.gossipEncryption.enabled }}
-- -encrypt=$(GOSSIP_KEY)
-{{- end }}
-{{- if eq .component "client" }}
-- -node=$(NODE_NAME)
-{{- end }}
+- /bin/sh
+- -ec
+- |
+  umask 077
+  jq -n{{ range $set }} --rawfile {{ index . 1 | replace "-" "_" }} /consul/secrets/{{ index . 1 }}{{ end }} '{}
+  {{- range $set }} | .{{ index . 0 }} = (${{ index . 1 | replace "-" "_" }} | rtrimstr("\n")){{ end }}' >/consul/run/secrets.json
+  exec consul agent -config-dir=/consul/config -config-file=/consul/run/secrets.json -advertise="$POD_IP"
+  {{- if eq .component "client" }} -node="$NODE_NAME"{{ end }}
 {{- end }}
 
 {{/* consul.pod.specCommon: the pod spec fields both components set the same way from their values. */}}
@@ -95,7 +120,7 @@ annotations:
   {{- end }}
 {{- end }}
 
-{{/* consul.pod.volumeMounts: the agent's config, data dir and writable /tmp, and extraVolumeMounts. */}}
+{{/* consul.pod.volumeMounts: the agent's config, data dir, writable /tmp, secrets, and extraVolumeMounts. */}}
 {{- define "consul.pod.volumeMounts" -}}
 - name: config
   mountPath: /consul/config
@@ -104,18 +129,27 @@ annotations:
   mountPath: /consul/data
 - name: tmp
   mountPath: /tmp
+- name: run
+  mountPath: /consul/run
+- name: secrets
+  mountPath: /consul/secrets
+  readOnly: true
 {{- with (index .root.Values .component).extraVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
 
-{{/* consul.pod.volumes: the config and /tmp volumes, and extraVolumes (each component adds its data volume). */}}
+{{/* consul.pod.volumes: the config, /tmp, run and secrets volumes, and extraVolumes (each component adds its data volume). */}}
 {{- define "consul.pod.volumes" -}}
 - name: config
   configMap:
     name: {{ include "consul.fullname" .root }}-{{ .component }}-config
 - name: tmp
   emptyDir: {}
+# The agent's secrets config file: memory, never the node's disk.
+- name: run
+  emptyDir: {medium: Memory, sizeLimit: 1Mi}
+{{ include "consul.secrets.volume" . }}
 {{- with (index .root.Values .component).extraVolumes }}
 {{ toYaml . }}
 {{- end }}

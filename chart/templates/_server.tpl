@@ -43,20 +43,36 @@ restart every server that stays (the autopilot hook Job applies autopilot to a r
 {{- end }}
 
 {{/*
+consul.server.curl: a curl command, bounded to 3 s, for one path of the local agent's API, with
+the CA and the management token when TLS and ACLs are on (from consul.pod.cliEnv); takes
+(dict "root" $ "path" "/v1/...").
+*/}}
+{{- define "consul.server.curl" -}}
+curl -sf --max-time 3
+{{- if .root.Values.tls.enabled }} --cacert "$CONSUL_CACERT"{{ end }}
+{{- if .root.Values.acl.enabled }} -H "X-Consul-Token: $(cat "$CONSUL_HTTP_TOKEN_FILE")"{{ end }} "$CONSUL_HTTP_ADDR{{ .path }}"
+{{- end }}
+
+{{/*
 consul.server.probes: startup, liveness and readiness of the server container. Every command
-is bounded below its probe's timeout, so no probe process outlives the probe.
+is bounded below its probe's timeout, so no probe process outlives the probe. Startup and
+liveness read /v1/status/leader, which needs no token, over HTTPS when plain HTTP is off.
 */}}
 {{- define "consul.server.probes" -}}
+{{- $get := dict "path" "/v1/status/leader" "port" "http" }}
+{{- if and .Values.tls.enabled .Values.tls.httpsOnly }}
+{{- $get = dict "path" "/v1/status/leader" "port" "https" "scheme" "HTTPS" }}
+{{- end }}
 # The HTTP API must answer before liveness starts; raft log replay can take a while.
 startupProbe:
-  httpGet: {path: /v1/status/leader, port: http}
+  httpGet: {{ toJson $get }}
   periodSeconds: 5
   timeoutSeconds: 3
   failureThreshold: 60
 # /v1/status/leader answers 200 with or without a leader, so liveness restarts only an agent
 # that stopped serving, never a healthy server during an election.
 livenessProbe:
-  httpGet: {path: /v1/status/leader, port: http}
+  httpGet: {{ toJson $get }}
   periodSeconds: 10
   timeoutSeconds: 5
   failureThreshold: 6
@@ -70,7 +86,7 @@ readinessProbe:
       - /bin/sh
       - -ec
       - >-
-        cfg=$(curl -sf --max-time 3 http://127.0.0.1:8500/v1/operator/raft/configuration);
+        cfg=$({{ include "consul.server.curl" (dict "root" . "path" "/v1/operator/raft/configuration") }});
         printf '%s' "$cfg" | jq -e --arg node "$HOSTNAME" '.Servers[] | select(.Node == $node) | .Voter' >/dev/null
   periodSeconds: 5
   timeoutSeconds: 5
@@ -89,7 +105,7 @@ exec:
     - /bin/sh
     - -c
     - |
-      cfg=$(curl -sf --max-time 3 http://127.0.0.1:8500/v1/operator/raft/configuration) || exit 0
+      cfg=$({{ include "consul.server.curl" (dict "root" . "path" "/v1/operator/raft/configuration") }}) || exit 0
       leader=$(printf '%s' "$cfg" | jq -r '.Servers[] | select(.Leader) | .Node')
       [ "$leader" = "$HOSTNAME" ] || exit 0
       target=$(printf '%s' "$cfg" | jq -r --arg me "$HOSTNAME" '[.Servers[] | select(.Voter and .Node != $me)]

@@ -31,6 +31,19 @@ server-statefulset.yaml (the one object every configuration renders).
 {{- if and .Values.ui.ingress.enabled (not .Values.ui.ingress.hosts) }}
 {{- fail "ui.ingress.enabled=true needs at least one entry in ui.ingress.hosts" }}
 {{- end }}
+{{- $t := .Values.tls }}
+{{- if and $t.httpsOnly (not $t.enabled) }}
+{{- fail "tls.httpsOnly=true needs tls.enabled=true: without TLS there is no HTTPS to keep" }}
+{{- end }}
+{{- if and $t.enabled $t.server.existingSecret (not $t.ca.existingSecret) }}
+{{- fail "tls.server.existingSecret is set but tls.ca.existingSecret is empty: name the Secret holding the CA certificate (tls.crt) that signed it, which every agent must trust" }}
+{{- end }}
+{{- if and $t.enabled (ge (int $t.server.renewBeforeDays) (int $t.server.days)) }}
+{{- fail (printf "tls.server.renewBeforeDays=%d is not below tls.server.days=%d: every upgrade would reissue the server certificate" (int $t.server.renewBeforeDays) (int $t.server.days)) }}
+{{- end }}
+{{- if and $t.enabled (not (kindIs "invalid" .Values.ui.service.httpsNodePort)) (eq .Values.ui.service.type "ClusterIP") }}
+{{- fail "ui.service.httpsNodePort is set but ui.service.type is ClusterIP: set ui.service.type to NodePort or LoadBalancer, or remove the httpsNodePort" }}
+{{- end }}
 {{- include "consul.validate.installed" . }}
 {{- end }}
 

@@ -154,20 +154,27 @@ def test_inside_the_agent_pods(kube: Kube, release: Release, component: str) -> 
     host = testinfra.get_host(
         f"kubectl://{pod}?container=consul&namespace={release.namespace}&kubeconfig={kubeconfig()}"
     )
-    # PID 1 is dumb-init and the agent its child, both as uid 100.
-    assert host.file("/proc/1/cmdline").content_string.split("\0")[:3] == [
+    # PID 1 is dumb-init; its child, the shell that writes the secrets file, execs the agent.
+    assert host.file("/proc/1/cmdline").content_string.split("\0")[:4] == [
         "dumb-init",
         "--",
-        "consul",
+        "/bin/sh",
+        "-ec",
     ]
-    # The agent is dumb-init's consul child; a search of all processes would also find a probe's short-lived
-    # `consul` process, which may be gone by the time it is read.
+    # Found as dumb-init's child: a search of every process would also find a probe's
+    # short-lived `consul` process, which may be gone by the time it is read.
     agents = host.check_output(
         "for c in $(cat /proc/1/task/1/children); do"
         ' [ "$(cat /proc/$c/comm 2>/dev/null)" != consul ] || echo $c; done; true'
     ).split()
     assert len(agents) == 1, f"dumb-init's consul children: {agents}, expected the agent alone"
     agent_pid = agents[0]
+    agent_cmdline = host.file(f"/proc/{agent_pid}/cmdline").content_string.split("\0")
+    assert agent_cmdline[:2] == ["consul", "agent"]
+    # The gossip key reaches the agent as a file: in neither its arguments nor its environment.
+    key = release.gossip_key()
+    assert key not in "\0".join(agent_cmdline)
+    assert key not in host.check_output(f"tr '\\0' '\\n' < /proc/{agent_pid}/environ")
     for pid in ("1", agent_pid):
         uid = [
             line

@@ -89,7 +89,7 @@ def test_a_failed_key_job_leaves_no_right_to_create_secrets(
     assert proc.returncode != 0
     assert "pre-install" in proc.stderr, proc.stderr
     # The Job itself stays, for its logs and events.
-    kube.batch.read_namespaced_job(release.name_of("Job", "gossip-keygen"), namespace)
+    kube.batch.read_namespaced_job(release.name_of("Job", "secrets-init"), namespace)
     selector = f"app.kubernetes.io/instance={release.name}"
     left = [
         f"{kind}/{o.metadata.name}"

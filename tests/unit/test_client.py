@@ -16,7 +16,7 @@ def client(values: dict[str, Any] | None = None) -> Manifest:
 
 def test_a_daemonset_named_after_the_kubernetes_node() -> None:
     c = container(client())
-    assert "-node=$(NODE_NAME)" in c["command"]
+    assert '-node="$NODE_NAME"' in c["command"][-1]
     env = {e["name"]: e for e in c["env"]}
     assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
 
@@ -41,7 +41,7 @@ def test_losing_every_server_never_restarts_a_client() -> None:
     probe = container(client())["livenessProbe"]
     script = probe["exec"]["command"][-1]
     assert "consul members" not in script
-    assert "curl -s -o /dev/null --max-time 3 http://127.0.0.1:8500/" in script
+    assert 'curl -s -o /dev/null --max-time 3 "$CONSUL_HTTP_ADDR/v1/agent/self"' in script
     assert "-f" not in script.split(), "any HTTP answer, even an error, proves the agent serves"
 
 

@@ -1,28 +1,35 @@
-"""Gossip encryption (_gossip.tpl, gossip-keygen-*.yaml): on by default, key made once in the
-cluster and never re-rendered."""
+"""Gossip encryption (_secrets.tpl, secrets-init-*.yaml): on by default, key made once in the
+cluster and never re-rendered, read by the agents from a file."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from render import Manifest, container, find, one, render
+from render import Manifest, container, find, one, pod_spec, render
 
 HOOK_KINDS = ("ServiceAccount", "Role", "RoleBinding", "Job")
 
 
-def agent_containers(docs: tuple[Manifest, ...]) -> list[Manifest]:
-    return [container(d) for d in docs if d["kind"] in {"StatefulSet", "DaemonSet"}]
+def agents(docs: tuple[Manifest, ...]) -> list[Manifest]:
+    return [d for d in docs if d["kind"] in {"StatefulSet", "DaemonSet"}]
 
 
-def key_ref(container: Manifest) -> dict[str, Any] | None:
-    env = {e["name"]: e for e in container["env"]}
-    return env["GOSSIP_KEY"]["valueFrom"]["secretKeyRef"] if "GOSSIP_KEY" in env else None
+def key_source(workload: Manifest) -> dict[str, Any] | None:
+    """The projected Secret the agent reads its gossip key file from, if any."""
+    (volume,) = [v for v in pod_spec(workload)["volumes"] if v["name"] == "secrets"]
+    for source in volume.get("projected", {}).get("sources", []):
+        for item in source["secret"]["items"]:
+            if item["path"] == "gossip-key":
+                return {"name": source["secret"]["name"], "key": item["key"]}
+    return None
 
 
 def test_on_by_default_from_the_generated_secret(default_docs: tuple[Manifest, ...]) -> None:
-    for c in agent_containers(default_docs):
-        assert "-encrypt=$(GOSSIP_KEY)" in c["command"]
-        assert key_ref(c) == {"name": "consul-gossip-key", "key": "key"}
+    for workload in agents(default_docs):
+        script = container(workload)["command"][-1]
+        assert "--rawfile gossip_key /consul/secrets/gossip-key" in script
+        assert '.encrypt = ($gossip_key | rtrimstr("\\n"))' in script
+        assert key_source(workload) == {"name": "consul-gossip-key", "key": "key"}
 
 
 def test_the_key_is_never_rendered(default_docs: tuple[Manifest, ...]) -> None:
@@ -31,54 +38,34 @@ def test_the_key_is_never_rendered(default_docs: tuple[Manifest, ...]) -> None:
     assert not find(default_docs, "Secret")
 
 
-def test_keygen_hook_runs_before_install_and_upgrade(default_docs: tuple[Manifest, ...]) -> None:
-    weights = {}
-    for kind in HOOK_KINDS:
-        obj = one(default_docs, kind, "consul-gossip-keygen")
-        annotations = obj["metadata"]["annotations"]
-        assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
-        assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"]
-        weights[kind] = int(annotations["helm.sh/hook-weight"])
-    assert weights["Job"] > max(weights["ServiceAccount"], weights["Role"], weights["RoleBinding"])
+def test_the_key_is_in_no_argument_and_no_environment(default_docs: tuple[Manifest, ...]) -> None:
+    for workload in agents(default_docs):
+        c = container(workload)
+        assert not any("valueFrom" in e and "secretKeyRef" in e["valueFrom"] for e in c["env"])
+        assert "-encrypt" not in c["command"][-1]
 
 
-def test_keygen_rights_never_outlive_a_failed_job(default_docs: tuple[Manifest, ...]) -> None:
-    # The Job stays for its logs; the right to create Secrets goes whatever the outcome.
-    for kind in ("ServiceAccount", "Role", "RoleBinding"):
-        policy = one(default_docs, kind, "consul-gossip-keygen")["metadata"]["annotations"]
-        assert "hook-failed" in policy["helm.sh/hook-delete-policy"].split(","), kind
-    job = one(default_docs, "Job", "consul-gossip-keygen")["metadata"]["annotations"]
-    assert "hook-failed" not in job["helm.sh/hook-delete-policy"]
-
-
-def test_keygen_keeps_an_existing_secret(default_docs: tuple[Manifest, ...]) -> None:
-    job = one(default_docs, "Job", "consul-gossip-keygen")
+def test_the_hook_keeps_an_existing_key(default_docs: tuple[Manifest, ...]) -> None:
+    job = one(default_docs, "Job", "consul-secrets-init")
+    env = {e["name"]: e.get("value") for e in container(job)["env"]}
+    assert (env["GOSSIP_SECRET"], env["GOSSIP_SECRET_KEY"]) == ("consul-gossip-key", "key")
     script = container(job)["command"][-1]
-    assert "200) echo" in script and "exit 0" in script
+    assert 'if found "$GOSSIP_SECRET"; then' in script
     assert "consul keygen" in script
-    role = one(default_docs, "Role", "consul-gossip-keygen")
-    assert {
-        "apiGroups": [""],
-        "resources": ["secrets"],
-        "resourceNames": ["consul-gossip-key"],
-        "verbs": ["get"],
-    } in role["rules"]
-    verbs = sorted(v for rule in role["rules"] for v in rule["verbs"])
-    assert verbs == ["create", "get"], "the hook may read its Secret and create it, nothing else"
 
 
 def test_existing_secret() -> None:
     docs = render({"gossipEncryption": {"existingSecret": "my-key", "secretKey": "gossip"}})
     for kind in HOOK_KINDS:
-        assert not find(docs, kind, "consul-gossip-keygen")
-    for c in agent_containers(docs):
-        assert key_ref(c) == {"name": "my-key", "key": "gossip"}
+        assert not find(docs, kind, "consul-secrets-init")
+    for workload in agents(docs):
+        assert key_source(workload) == {"name": "my-key", "key": "gossip"}
 
 
 def test_disabled() -> None:
     docs = render({"gossipEncryption": {"enabled": False}})
     for kind in HOOK_KINDS:
-        assert not find(docs, kind, "consul-gossip-keygen")
-    for c in agent_containers(docs):
-        assert key_ref(c) is None
-        assert not any(arg.startswith("-encrypt") for arg in c["command"])
+        assert not find(docs, kind, "consul-secrets-init")
+    for workload in agents(docs):
+        assert key_source(workload) is None
+        assert ".encrypt" not in container(workload)["command"][-1]

@@ -3,7 +3,7 @@ DNS as configured."""
 
 from __future__ import annotations
 
-from render import find, one, render
+from render import find, merge_values, one, render
 
 AGENTS = {
     "app.kubernetes.io/name": "consul",
@@ -39,7 +39,7 @@ CHART_PODS = {
             {
                 "key": "app.kubernetes.io/component",
                 "operator": "In",
-                "values": ["test", "autopilot"],
+                "values": ["test", "autopilot", "acl-init"],
             }
         ],
     }
@@ -60,10 +60,14 @@ def test_api_clients_restrict_the_api_but_keep_the_charts_pods_and_cluster_dns()
     assert dns["from"] == [CLUSTER_DNS]
     assert ports(dns) == {(8600, "TCP"), (8600, "UDP")}
     # The peers the policy lets in are really the chart's own API clients.
-    for name in ("consul-test", "consul-autopilot"):
-        pod = one(docs, "Pod" if name == "consul-test" else "Job", name)
-        labels = pod["metadata"]["labels"]
-        assert labels["app.kubernetes.io/component"] in {"test", "autopilot"}
+    docs = render(merge_values(values, {"acl": {"enabled": True}}))
+    for kind, name in [
+        ("Pod", "consul-test"),
+        ("Job", "consul-autopilot"),
+        ("Job", "consul-acl-init-1"),
+    ]:
+        labels = one(docs, kind, name)["metadata"]["labels"]
+        assert labels["app.kubernetes.io/component"] in {"test", "autopilot", "acl-init"}
         assert labels["app.kubernetes.io/instance"] == "consul"
 
 

@@ -9,15 +9,19 @@ from render import Manifest, pod_spec, render
 PODS = {
     "consul-server": "StatefulSet",
     "consul-client": "DaemonSet",
-    "consul-gossip-keygen": "Job",
+    "consul-secrets-init": "Job",
     "consul-autopilot": "Job",
+    "consul-acl-init-1": "Job",
     "consul-test": "Pod",
 }
+# Every pod exists, and every secret is mounted, with TLS and ACLs on.
+EVERYTHING = {"tls": {"enabled": True}, "acl": {"enabled": True}}
 
 
 def spec_of(name: str) -> Manifest:
+    docs = render(EVERYTHING)
     return pod_spec(
-        next(d for d in render() if d["metadata"]["name"] == name and d["kind"] == PODS[name])
+        next(d for d in docs if d["metadata"]["name"] == name and d["kind"] == PODS[name])
     )
 
 
@@ -37,16 +41,17 @@ def test_restricted_pod_security(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["consul-server", "consul-client", "consul-test", "consul-autopilot"]
+    "name",
+    ["consul-server", "consul-client", "consul-test", "consul-autopilot", "consul-acl-init-1"],
 )
 def test_no_api_token_where_the_api_is_not_used(name: str) -> None:
     assert spec_of(name)["automountServiceAccountToken"] is False
 
 
-def test_only_the_keygen_hook_may_use_the_api() -> None:
-    assert "automountServiceAccountToken" not in spec_of("consul-gossip-keygen")
-    sas = [d for d in render() if d["kind"] == "ServiceAccount"]
-    agents = [sa for sa in sas if sa["metadata"]["name"] != "consul-gossip-keygen"]
+def test_only_the_secrets_hook_may_use_the_api() -> None:
+    assert "automountServiceAccountToken" not in spec_of("consul-secrets-init")
+    sas = [d for d in render(EVERYTHING) if d["kind"] == "ServiceAccount"]
+    agents = [sa for sa in sas if sa["metadata"]["name"] != "consul-secrets-init"]
     assert {sa["metadata"]["name"] for sa in agents} == {"consul-server", "consul-client"}
     assert all(sa["automountServiceAccountToken"] is False for sa in agents)
 

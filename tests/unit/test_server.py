@@ -184,8 +184,10 @@ def test_probes_never_restart_a_server_during_an_election() -> None:
 
 def test_agent_command_advertises_the_pod_ip() -> None:
     c = container(server())
-    assert c["command"][:5] == ["dumb-init", "--", "consul", "agent", "-config-dir=/consul/config"]
-    assert "-advertise=$(POD_IP)" in c["command"]
+    assert c["command"][:4] == ["dumb-init", "--", "/bin/sh", "-ec"]
+    exec_line = c["command"][-1].splitlines()[-1]
+    assert exec_line.startswith("exec consul agent -config-dir=/consul/config ")
+    assert '-advertise="$POD_IP"' in exec_line
     env = {e["name"]: e for e in c["env"]}
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
 

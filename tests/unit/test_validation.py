@@ -32,6 +32,22 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         {"ui": {"ingress": {"enabled": True, "hosts": []}}},
         r"ui\.ingress\.enabled=true needs at least one entry in ui\.ingress\.hosts",
     ),
+    "https-only-without-tls": (
+        {"tls": {"httpsOnly": True}},
+        r"tls\.httpsOnly=true needs tls\.enabled=true",
+    ),
+    "server-cert-without-its-ca": (
+        {"tls": {"enabled": True, "server": {"existingSecret": "consul-server-cert"}}},
+        r"tls\.server\.existingSecret is set but tls\.ca\.existingSecret is empty",
+    ),
+    "renewal-window-as-long-as-the-certificate": (
+        {"tls": {"enabled": True, "server": {"days": 30, "renewBeforeDays": 30}}},
+        r"tls\.server\.renewBeforeDays=30 is not below tls\.server\.days=30",
+    ),
+    "https-node-port-on-clusterip": (
+        {"tls": {"enabled": True}, "ui": {"service": {"httpsNodePort": 30443}}},
+        r"ui\.service\.httpsNodePort is set but ui\.service\.type is ClusterIP",
+    ),
 }
 
 
