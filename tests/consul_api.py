@@ -33,9 +33,12 @@ class ConsulAPI:
     pod: str
     base_url: str = LOCAL_AGENT
     container: str = "consul"
+    # e.g. the CA (`--cacert`) and a token header, for a release with TLS or ACLs on.
+    curl_args: tuple[str, ...] = ()
 
     def request(self, method: str, path: str, body: str | None = None) -> Response:
-        cmd = ["curl", "-sS", "-X", method, "-w", "\n%{http_code}", f"{self.base_url}{path}"]
+        cmd = ["curl", "-sS", *self.curl_args, "-X", method, "-w", "\n%{http_code}"]
+        cmd.append(f"{self.base_url}{path}")
         if body is not None:
             cmd += ["--data-binary", body]
         result = exec_in_pod(self.kube, self.namespace, self.pod, cmd, self.container)

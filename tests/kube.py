@@ -158,7 +158,13 @@ def start_pod(
         "spec": {
             "restartPolicy": "Never",
             "terminationGracePeriodSeconds": 1,
-            "securityContext": {"runAsNonRoot": True, "runAsUser": 100, "runAsGroup": 1000},
+            # Admitted in a namespace that enforces the `restricted` Pod Security level.
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 100,
+                "runAsGroup": 1000,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
             "containers": [
                 {
                     "name": "consul",
@@ -166,6 +172,10 @@ def start_pod(
                     "imagePullPolicy": "IfNotPresent",
                     "command": list(command),
                     "env": list(env),
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
                 }
             ],
         },

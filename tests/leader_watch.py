@@ -18,7 +18,7 @@ POLL = """
 while :; do
   line="$(date +%s%3N)"
   for s in $SERVERS; do
-    l=$(curl -s --max-time 0.5 "http://$s.$DOMAIN:8500/v1/status/leader" | tr -d '"')
+    l=$(curl -sk --max-time 0.5 "$SCHEME://$s.$DOMAIN:$PORT/v1/status/leader" | tr -d '"')
     line="$line ${s}=${l:--}"
   done
   echo "$line"
@@ -56,9 +56,13 @@ class LeaderWatch:
     def __enter__(self) -> LeaderWatch:
         names = " ".join(self.release.server_pod(i) for i in range(self.servers))
         domain = f"{self.release.service('server')}.{self.release.namespace}.svc"
+        # The watch only samples who leads, so it does not verify the servers' certificate.
+        scheme, port = ("https", "8501") if self.release.tls else ("http", "8500")
         env = [
             {"name": "SERVERS", "value": names},
             {"name": "DOMAIN", "value": domain},
+            {"name": "SCHEME", "value": scheme},
+            {"name": "PORT", "value": port},
         ]
         start_pod(
             self.release.kube,
@@ -87,6 +91,10 @@ class LeaderWatch:
         log = self.release.kube.core.read_namespaced_pod_log(self.name, self.release.namespace)
         self.samples = [parse(line) for line in log.splitlines() if line.strip()]
         return self.samples
+
+    def current_leader(self) -> str:
+        """The leader in the newest sample ("" for none), read while the watch runs."""
+        return self._read()[-1].leader
 
     def leaderless_windows(self) -> list[float]:
         """Seconds of each run of rounds in which no majority named a leader."""

@@ -14,7 +14,7 @@ import yaml
 from consul_api import ConsulAPI
 from kube import Kube, run
 from kubernetes import client
-from render import CHART, Manifest, container, helm, merge_values, render
+from render import CHART, Manifest, helm, merge_values, pod_spec, render
 
 # The image the chart deploys by default; toolbox pods use it too (curl, nslookup, consul).
 CONSUL_IMAGE = (
@@ -50,6 +50,11 @@ class Release:
         return self.name_of("Service", component)
 
     @property
+    def fullname(self) -> str:
+        """The chart's name prefix for this release's objects."""
+        return self.statefulset.removesuffix("-server")
+
+    @property
     def statefulset(self) -> str:
         return self.name_of("StatefulSet", "server")
 
@@ -59,12 +64,13 @@ class Release:
     def gossip_secret(self) -> str:
         """The Secret the agents read their gossip key from."""
         sts = next(d for d in self.manifests() if d["kind"] == "StatefulSet")
-        (ref,) = [
-            e["valueFrom"]["secretKeyRef"]
-            for e in container(sts)["env"]
-            if e["name"] == "GOSSIP_KEY"
+        (volume,) = [v for v in pod_spec(sts)["volumes"] if v["name"] == "secrets"]
+        (name,) = [
+            source["secret"]["name"]
+            for source in volume["projected"]["sources"]
+            if any(item["path"] == "gossip-key" for item in source["secret"]["items"])
         ]
-        return ref["name"]
+        return name
 
     def gossip_key(self) -> str:
         """The gossip key in the release's Secret (made by the chart's secrets-init hook)."""
@@ -88,8 +94,31 @@ class Release:
         }
 
     def api(self, component: str, index: int = 0) -> ConsulAPI:
-        """The HTTP API of an agent, from inside its own pod (pods sorted by name)."""
-        return ConsulAPI(self.kube, self.namespace, self.pods(component)[index].metadata.name)
+        """The HTTP API of an agent, from inside its own pod (pods sorted by name), over
+        HTTPS with TLS on and with the management token with ACLs on."""
+        pod = self.pods(component)[index].metadata.name
+        if not self.tls:
+            return ConsulAPI(self.kube, self.namespace, pod, curl_args=self.token_args())
+        # A client's HTTPS certificate comes from auto-encrypt (the Connect CA), not the CA.
+        ca = ("--cacert", "/consul/secrets/ca.crt") if component == "server" else ("-k",)
+        url = "https://127.0.0.1:8501"
+        return ConsulAPI(self.kube, self.namespace, pod, url, curl_args=(*ca, *self.token_args()))
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.values.get("tls", {}).get("enabled"))
+
+    def secret_value(self, component: str, key: str) -> str:
+        """One entry of a Secret the chart made, e.g. ("acl-management", "token")."""
+        name = f"{self.fullname}-{component}"
+        secret = self.kube.core.read_namespaced_secret(name, self.namespace)
+        return base64.b64decode(secret.data[key]).decode()
+
+    def token_args(self, token: str = "management") -> tuple[str, ...]:
+        """curl arguments presenting one of the chart's ACL tokens; none with ACLs off."""
+        if not self.values.get("acl", {}).get("enabled"):
+            return ()
+        return ("-H", f"X-Consul-Token: {self.secret_value(f'acl-{token}', 'token')}")
 
     def install(
         self, check: bool = True, flags: Sequence[str] = ("--wait",), **overrides: Any

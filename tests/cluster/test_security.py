@@ -1,0 +1,267 @@
+"""TLS and ACLs on together, HTTPS only, in a namespace that enforces the `restricted` Pod
+Security level: each security property as a user (or an intruder) in the cluster meets it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from consul_api import ConsulAPI
+from kube import Kube, exec_in_pod, start_pod, wait_for
+from leader_watch import LeaderWatch
+from release import NamespaceFactory, Release, ReleaseFactory
+
+pytestmark = pytest.mark.cluster
+
+SECURE = {
+    "tls": {"enabled": True, "httpsOnly": True},
+    "acl": {"enabled": True},
+    "metrics": {"enabled": True},
+}
+CA_FILE = "/tmp/ca.crt"
+
+
+@pytest.fixture(scope="module")
+def secure(
+    kube: Kube, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
+) -> Release:
+    namespace = namespace_factory("secure")
+    labels = {"pod-security.kubernetes.io/enforce": "restricted"}
+    kube.core.patch_namespace(namespace, {"metadata": {"labels": labels}})
+    return release_factory("sec", namespace, **SECURE)
+
+
+@pytest.fixture(scope="module")
+def outsider(kube: Kube, secure: Release, consul_image: str) -> str:
+    """A pod of the namespace that holds only the CA certificate (what any app may have)."""
+    pod = start_pod(kube, secure.namespace, "outsider", consul_image)
+    ca = secure.secret_value("ca", "tls.crt")
+    write = ["sh", "-c", f"printf %s '{ca}' > {CA_FILE}"]
+    assert exec_in_pod(kube, secure.namespace, pod, write).returncode == 0
+    return pod
+
+
+def ui_api(kube: Kube, release: Release, pod: str, *curl_args: str) -> ConsulAPI:
+    url = f"https://{release.service('ui')}.{release.namespace}.svc:443"
+    return ConsulAPI(kube, release.namespace, pod, url, curl_args=("--cacert", CA_FILE, *curl_args))
+
+
+def curl_exit(kube: Kube, release: Release, pod: str, *args: str) -> int:
+    return exec_in_pod(
+        kube, release.namespace, pod, ["curl", "-sS", "-o", "/dev/null", *args]
+    ).returncode
+
+
+def served_certificate(kube: Kube, release: Release, pod: str, host: str) -> str:
+    """The certificate a server presents on 8501 as curl reports it (subject, serial, names)."""
+    cmd = ["curl", "-sS", "--cacert", CA_FILE, "-o", "/dev/null", "-w", "%{certs}"]
+    result = exec_in_pod(
+        kube, release.namespace, pod, [*cmd, f"https://{host}:8501/v1/status/leader"]
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("-----BEGIN CERTIFICATE-----")[0]
+
+
+def test_every_pod_is_admitted_under_restricted(kube: Kube, secure: Release) -> None:
+    namespace = secure.namespace
+    labels = kube.core.read_namespace(namespace).metadata.labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    refused = [
+        e.message
+        for e in kube.core.list_namespaced_event(namespace).items
+        if e.reason == "FailedCreate"
+    ]
+    assert not refused, refused
+    for component, expected in [("server", 3), ("client", len(secure.pods("client")))]:
+        pods = secure.pods(component)
+        assert len(pods) == expected and expected > 0
+        assert all(p.status.phase == "Running" for p in pods)
+    job = kube.batch.read_namespaced_job(f"{secure.fullname}-acl-init-1", namespace)
+    assert job.status.succeeded == 1
+
+
+def test_plain_http_is_off(kube: Kube, secure: Release, outsider: str) -> None:
+    server_ip = secure.pods("server")[0].status.pod_ip
+    # curl exit 7: nothing listens on 8500 any more.
+    assert curl_exit(kube, secure, outsider, "--max-time", "5", f"http://{server_ip}:8500/") == 7
+    ui = kube.core.read_namespaced_service(secure.service("ui"), secure.namespace)
+    assert [(p.name, p.port) for p in ui.spec.ports] == [("https", 443)]
+
+
+def test_https_is_verified_with_the_ca(kube: Kube, secure: Release, outsider: str) -> None:
+    url = f"https://{secure.service('ui')}.{secure.namespace}.svc:443/v1/status/leader"
+    # curl exit 60: the server's certificate is not signed by a CA the system trusts.
+    assert curl_exit(kube, secure, outsider, url) == 60
+    assert ui_api(kube, secure, outsider).leader()
+
+
+def test_anonymous_is_denied_and_the_management_token_works(
+    kube: Kube, secure: Release, outsider: str
+) -> None:
+    anonymous = ui_api(kube, secure, outsider)
+    assert anonymous.request("PUT", "/v1/kv/security/anon", "x").status == 403
+    assert anonymous.request("GET", "/v1/agent/members").body.strip() == "[]"
+    manager = ui_api(kube, secure, outsider, *secure.token_args())
+    assert manager.kv_put("security/managed", "yes")
+    assert manager.kv_get("security/managed") == "yes"
+
+
+def test_each_chart_token_has_its_rights_only(kube: Kube, secure: Release, outsider: str) -> None:
+    metrics = ui_api(kube, secure, outsider, *secure.token_args("metrics"))
+    resp = metrics.request("GET", "/v1/agent/metrics?format=prometheus")
+    assert resp.status == 200 and "consul_raft" in resp.body
+    assert metrics.request("PUT", "/v1/kv/security/by-metrics", "x").status == 403
+    anonymous = ui_api(kube, secure, outsider)
+    assert anonymous.request("GET", "/v1/agent/metrics?format=prometheus").status == 403
+    tester = ui_api(kube, secure, outsider, *secure.token_args("test"))
+    assert tester.kv_put("helm-test/by-test-token", "x")
+    assert tester.request("PUT", "/v1/kv/security/by-test-token", "x").status == 403
+
+
+def test_every_member_is_alive_under_deny(secure: Release) -> None:
+    members = secure.api("server").members()
+    clients = {p.spec.node_name for p in secure.pods("client")}
+    assert {m["Name"] for m in members if m["Status"] == 1} >= clients
+    assert sum(1 for m in members if m["Tags"]["role"] == "consul" and m["Status"] == 1) == 3
+
+
+def test_dns_answers_through_the_dns_token(kube: Kube, secure: Release, outsider: str) -> None:
+    dns_ip = kube.core.read_namespaced_service(
+        secure.service("dns"), secure.namespace
+    ).spec.cluster_ip
+    result = exec_in_pod(
+        kube, secure.namespace, outsider, ["nslookup", "consul.service.consul", dns_ip]
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    server_ips = {p.status.pod_ip for p in secure.pods("server")}
+    answered = set(re.findall(r"Address: (\S+)", result.stdout.split("Name:", 1)[-1]))
+    assert answered == server_ips
+
+
+def test_helm_test_passes(secure: Release) -> None:
+    out = secure.test()
+    assert "KV round trip ok" in out.stdout + out.stderr
+
+
+def test_an_agent_without_a_certificate_gets_no_rpc(
+    kube: Kube, secure: Release, consul_image: str
+) -> None:
+    # It holds the gossip key, so only the missing certificate keeps it out of RPC.
+    key = secure.gossip_key()
+    join = f"{secure.service('server')}.{secure.namespace}.svc"
+    agent = [
+        "consul", "agent", "-data-dir=/tmp/data", "-node=no-cert", "-bind=$(POD_IP)",
+        f"-retry-join={join}", "-encrypt=$(KEY)", "-client=127.0.0.1",
+    ]  # fmt: skip
+    env = [
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "KEY", "value": key},
+    ]
+    start_pod(kube, secure.namespace, "no-cert", consul_image, agent, env)
+    intruder = ConsulAPI(kube, secure.namespace, "no-cert")
+    wait_for(
+        lambda: any(m["Tags"]["role"] == "consul" for m in intruder.members()),
+        "the agent without a certificate to see the servers through gossip",
+        timeout=90,
+    )
+    resp = intruder.request("GET", "/v1/catalog/nodes")
+    assert resp.status == 500, f"RPC without a certificate answered {resp.status}: {resp.body}"
+    ip = kube.core.read_namespaced_pod("no-cert", secure.namespace).status.pod_ip
+    logs = "".join(
+        kube.core.read_namespaced_pod_log(p.metadata.name, secure.namespace)
+        for p in secure.pods("server")
+    )
+    assert re.search(rf"Non-TLS connection attempted.*from={re.escape(ip)}:", logs), (
+        "the servers did not refuse the plain RPC connection"
+    )
+    kube.core.delete_namespaced_pod("no-cert", secure.namespace, grace_period_seconds=0)
+
+
+def chart_secrets(kube: Kube, release: Release) -> dict[str, dict[str, str]]:
+    selector = f"app.kubernetes.io/instance={release.name}"
+    items = kube.core.list_namespaced_secret(release.namespace, label_selector=selector).items
+    return {s.metadata.name: dict(s.data) for s in items}
+
+
+def test_the_leader_hands_over_under_deny(kube: Kube, secure: Release) -> None:
+    leader_ip = secure.api("server").leader().rsplit(":", 1)[0]
+    (leader,) = [p.metadata.name for p in secure.pods("server") if p.status.pod_ip == leader_ip]
+    with LeaderWatch(secure, servers=3) as watch:
+        kube.core.delete_namespaced_pod(leader, secure.namespace)
+        wait_for(
+            lambda: watch.current_leader() not in ("", f"{leader_ip}:8300"),
+            "a new leader",
+            timeout=60,
+            interval=1,
+        )
+    windows = watch.leaderless_windows()
+    # The preStop hand-over needs operator:write: without its token an election would follow.
+    assert max(windows, default=0) < 1, f"leaderless windows (s): {windows}"
+    wait_for(
+        lambda: (
+            all(s["Voter"] for s in secure.api("server").raft_servers())
+            and len(secure.api("server").raft_servers()) == 3
+        ),
+        "the replaced server to be a voter again",
+        timeout=300,
+    )
+
+
+def test_upgrades_keep_the_ca_the_certificate_and_every_token(
+    kube: Kube, secure: Release, outsider: str
+) -> None:
+    before = chart_secrets(kube, secure)
+    assert len(before) == 8, sorted(before)
+    # A config change rolls every server; the hook runs again and must keep everything.
+    secure.upgrade(server={"podAnnotations": {"roll": "1"}})
+    assert chart_secrets(kube, secure) == before
+    api = ui_api(kube, secure, outsider, *secure.token_args())
+    assert api.kv_get("security/managed") == "yes"
+    job = f"{secure.fullname}-acl-init-2"
+    wait_for(
+        lambda: kube.batch.read_namespaced_job(job, secure.namespace).status.succeeded,
+        "the second acl-init Job to finish",
+        timeout=180,
+    )
+    assert secure.test()
+    # New names: the server certificate alone is reissued, and the servers read it without a
+    # restart.
+    incarnations = secure.incarnations("server")
+    server = secure.server_pod(0) + "." + secure.service("server") + "." + secure.namespace + ".svc"
+    served_before = served_certificate(kube, secure, outsider, server)
+    secure.upgrade(tls={"server": {"extraSANs": ["consul.example.com"]}})
+    after = chart_secrets(kube, secure)
+    tls_secret = f"{secure.fullname}-server-tls"
+    assert after[tls_secret]["tls.crt"] != before[tls_secret]["tls.crt"]
+    assert {k: v for k, v in after.items() if k != tls_secret} == {
+        k: v for k, v in before.items() if k != tls_secret
+    }
+    assert "consul.example.com" not in served_before
+    wait_for(
+        lambda: "consul.example.com" in served_certificate(kube, secure, outsider, server),
+        "the servers to serve the reissued certificate",
+        timeout=240,
+        interval=5,
+    )
+    assert secure.incarnations("server") == incarnations
+
+
+def test_a_held_back_server_upgrade_does_not_hang_on_the_acl_job(secure: Release) -> None:
+    # updatePartition=3 holds every server back: the upgrade must return once the clients are
+    # ready, not wait on a Job.
+    incarnations = secure.incarnations("server")
+    secure.upgrade(server={"updatePartition": 3, "extraConfig": {"log_level": "debug"}})
+    assert secure.incarnations("server") == incarnations
+    secure.upgrade(server={"updatePartition": 0, "extraConfig": {}})
+
+
+def test_reinstall_onto_the_old_volumes_keeps_data_and_tokens(
+    kube: Kube, secure: Release, outsider: str
+) -> None:
+    before = chart_secrets(kube, secure)
+    secure.uninstall()
+    assert chart_secrets(kube, secure) == before, "uninstall must keep the CA, key and tokens"
+    secure.install()
+    api = ui_api(kube, secure, outsider, *secure.token_args())
+    assert wait_for(lambda: api.kv_get("security/managed"), "the old data", timeout=120) == "yes"
+    assert "KV round trip ok" in secure.test().stdout
