@@ -1,0 +1,162 @@
+"""ACLs (_acl.tpl, acl-init-job.yaml, acl.* values): deny by default, the management token
+installed by the servers, least-privilege tokens made idempotently, each pod holding only the
+tokens it uses, and nothing random in the templates."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+from render import CHART, Manifest, agent_config, container, find, helm, one, pod_spec, render
+
+ACL = {"acl": {"enabled": True}}
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def token_files(workload: Manifest) -> dict[str, str]:
+    """Token file under /consul/secrets -> the Secret it comes from."""
+    (volume,) = [v for v in pod_spec(workload)["volumes"] if v["name"] == "secrets"]
+    return {
+        item["path"]: source["secret"]["name"]
+        for source in volume.get("projected", {}).get("sources", [])
+        for item in source["secret"]["items"]
+        if item["path"].endswith("-token")
+    }
+
+
+@pytest.fixture(scope="module")
+def docs() -> tuple[Manifest, ...]:
+    return render(ACL)
+
+
+def acl_init(docs: tuple[Manifest, ...]) -> Manifest:
+    return one(docs, "Job", "consul-acl-init-1")
+
+
+def test_off_by_default(default_docs: tuple[Manifest, ...]) -> None:
+    assert "acl" not in agent_config(default_docs, "server")
+    assert not find(default_docs, "Job", "consul-acl-init-1")
+
+
+def test_deny_by_default_and_keep_serving_when_the_leader_is_gone(
+    docs: tuple[Manifest, ...],
+) -> None:
+    for component in ("server", "client"):
+        assert agent_config(docs, component)["acl"] == {
+            "enabled": True,
+            "default_policy": "deny",
+            "down_policy": "extend-cache",
+            "enable_token_persistence": True,
+        }
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "tokens"),
+    [
+        ("StatefulSet", "consul-server", {"management", "agent", "dns"}),
+        ("DaemonSet", "consul-client", {"agent", "dns"}),
+        ("Pod", "consul-test", {"test"}),
+        ("Job", "consul-autopilot", {"management"}),
+    ],
+)
+def test_each_pod_holds_only_the_tokens_it_uses(
+    docs: tuple[Manifest, ...], kind: str, name: str, tokens: set[str]
+) -> None:
+    files = token_files(one(docs, kind, name))
+    assert {path.removesuffix("-token") for path in files} == tokens
+    assert all(files[f"{t}-token"] == f"consul-acl-{t}" for t in tokens)
+
+
+@pytest.mark.parametrize(("component", "token"), [("server", "management"), ("client", "agent")])
+def test_agents_take_their_tokens_from_files(
+    docs: tuple[Manifest, ...], component: str, token: str
+) -> None:
+    c = container(one(docs, "StatefulSet" if component == "server" else "DaemonSet"))
+    script = c["command"][-1]
+    assert '.acl.tokens.agent = ($agent_token | rtrimstr("\\n"))' in script
+    assert '.acl.tokens.dns = ($dns_token | rtrimstr("\\n"))' in script
+    assert ("initial_management" in script) == (component == "server")
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["CONSUL_HTTP_TOKEN_FILE"] == f"/consul/secrets/{token}-token"
+
+
+def test_server_probes_and_hand_over_present_the_token(docs: tuple[Manifest, ...]) -> None:
+    server = container(one(docs, "StatefulSet"))
+    header = '-H "X-Consul-Token: $(cat "$CONSUL_HTTP_TOKEN_FILE")"'
+    assert header in server["readinessProbe"]["exec"]["command"][-1]
+    assert header in server["lifecycle"]["preStop"]["exec"]["command"][-1]
+
+
+def test_the_token_job_is_not_a_hook(docs: tuple[Manifest, ...]) -> None:
+    # Clients are Ready only once their token exists: a post-install hook would wait for them
+    # under --wait while they wait for it, and would hold an upgrade with held-back servers.
+    job = acl_init(docs)
+    assert "helm.sh/hook" not in job["metadata"].get("annotations", {})
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
+    assert pod_spec(job)["automountServiceAccountToken"] is False
+
+
+def test_tokens_have_fixed_ids_and_least_rights(docs: tuple[Manifest, ...]) -> None:
+    script = container(acl_init(docs))["command"][-1]
+    tokens = dict(re.findall(r"^token (\S+) (\w+) ", script, re.M))
+    tokens = {name: accessor for accessor, name in tokens.items()}
+    assert set(tokens) == {"agent", "dns", "metrics", "test"}
+    assert all(UUID.match(a) for a in tokens.values())
+    policies = {
+        name: json.loads(rules)
+        for name, rules in re.findall(r"^policy consul-(\w+) \"[^\"]*\" '([^']*)'$", script, re.M)
+    }
+    assert policies == {
+        "agent": {
+            "node_prefix": {"": {"policy": "write"}},
+            "service_prefix": {"": {"policy": "read"}},
+            "agent_prefix": {"": {"policy": "write"}},
+        },
+        "metrics": {"agent_prefix": {"": {"policy": "read"}}},
+        "test": {
+            "operator": "read",
+            "node_prefix": {"": {"policy": "read"}},
+            "key_prefix": {"helm-test/": {"policy": "write"}},
+        },
+    }
+    # DNS uses Consul's own templated policy rather than opening the anonymous token.
+    assert re.search(r"^token \S+ dns .* -templated-policy=builtin/dns$", script, re.M)
+
+
+def test_accessor_ids_are_per_release_and_stable() -> None:
+    def accessors(namespace: str) -> list[str]:
+        script = container(acl_init(render(ACL, namespace=namespace)))["command"][-1]
+        return re.findall(r"^token (\S+) ", script, re.M)
+
+    assert accessors("team-a") == accessors("team-a")
+    assert set(accessors("team-a")).isdisjoint(accessors("team-b"))
+
+
+def test_the_users_management_token() -> None:
+    values = {
+        "acl": {"enabled": True, "managementToken": {"existingSecret": "mine", "secretKey": "id"}}
+    }
+    docs = render(values)
+    (volume,) = [v for v in pod_spec(one(docs, "StatefulSet"))["volumes"] if v["name"] == "secrets"]
+    sources = [s["secret"] for s in volume["projected"]["sources"]]
+    assert {"name": "mine", "items": [{"key": "id", "path": "management-token"}]} in sources
+
+
+def test_two_renders_are_byte_identical() -> None:
+    # Nothing random in the templates: GitOps renderers see no drift, and no secret is minted.
+    everything = [
+        "--set",
+        "tls.enabled=true",
+        "--set",
+        "tls.httpsOnly=true",
+        "--set",
+        "acl.enabled=true",
+    ]
+    cmd = [helm(), "template", "consul", str(CHART), "--namespace", "consul-ns", *everything]
+    first, second = (
+        subprocess.run(cmd, capture_output=True, text=True, check=True).stdout for _ in range(2)
+    )
+    assert first == second
+    assert "kind: Secret\n" not in first
