@@ -265,3 +265,29 @@ def test_reinstall_onto_the_old_volumes_keeps_data_and_tokens(
     api = ui_api(kube, secure, outsider, *secure.token_args())
     assert wait_for(lambda: api.kv_get("security/managed"), "the old data", timeout=120) == "yes"
     assert "KV round trip ok" in secure.test().stdout
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"tls": {"enabled": True}}, {"acl": {"enabled": True}}],
+    ids=["tls-alone", "acls-alone"],
+)
+def test_each_switch_alone(
+    kube: Kube,
+    namespace_factory: NamespaceFactory,
+    release_factory: ReleaseFactory,
+    values: dict[str, dict[str, bool]],
+) -> None:
+    release = release_factory("alone", namespace_factory("alone"), **values)
+    assert "KV round trip ok" in release.test().stdout
+    server = release.api("server")
+    if release.tls:
+        # Plain HTTP stays on beside HTTPS, and both reach the same cluster.
+        plain = ConsulAPI(kube, release.namespace, server.pod)
+        assert plain.leader() == server.leader() != ""
+        assert server.kv_put("alone/tls", "yes") and plain.kv_get("alone/tls") == "yes"
+    else:
+        anonymous = ConsulAPI(kube, release.namespace, server.pod)
+        assert anonymous.request("PUT", "/v1/kv/alone/acl", "x").status == 403
+        assert server.kv_put("alone/acl", "yes")
+    release.uninstall()

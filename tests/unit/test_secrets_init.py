@@ -3,6 +3,8 @@ before install and upgrade, with rights to those Secrets only, and none outlives
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from render import Manifest, container, one, render
 
@@ -67,7 +69,9 @@ def test_reads_only_what_it_makes_and_replaces_only_the_server_certificate(
     ],
     ids=["default", "user-management-token", "user-ca"],
 )
-def test_each_configuration_makes_what_the_user_did_not_give(values: dict, made: list[str]) -> None:
+def test_each_configuration_makes_what_the_user_did_not_give(
+    values: dict[str, Any], made: list[str]
+) -> None:
     role = one(render(values), "Role", HOOK)
     (get,) = [r for r in role["rules"] if r["verbs"] == ["get"]]
     assert get["resourceNames"] == made
