@@ -158,7 +158,8 @@ class Release:
         )
 
 
-# Fixture types (tests/cluster/conftest.py): make a fresh namespace from a prefix; install a
-# release (name, namespace, *, install=True, **values).
-NamespaceFactory = Callable[[str], str]
+# Fixture types (tests/cluster/conftest.py): make a fresh namespace from a prefix (and a Pod
+# Security level, restricted unless given); install a release (name, namespace, *,
+# install=True, **values).
+NamespaceFactory = Callable[..., str]
 ReleaseFactory = Callable[..., Release]

@@ -44,12 +44,16 @@ def namespace(kube: Kube) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def namespace_factory(kube: Kube) -> Iterator[NamespaceFactory]:
-    """Makes fresh namespaces for a module; deletes them, with everything in them, after it."""
+    """Makes fresh namespaces for a module; deletes them, with everything in them, after it.
+    Each enforces the `restricted` Pod Security level unless a test asks for another (the
+    options that need host access), so every release of the tier proves its pods are admitted."""
     created: list[str] = []
 
-    def make(prefix: str) -> str:
+    def make(prefix: str, pod_security: str = "restricted") -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-        kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+        labels = {"pod-security.kubernetes.io/enforce": pod_security}
+        meta = client.V1ObjectMeta(name=name, labels=labels)
+        kube.core.create_namespace(client.V1Namespace(metadata=meta))
         created.append(name)
         return name
 

@@ -39,7 +39,8 @@ def agents(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory)
 @pytest.fixture(scope="module")
 def kept(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory) -> Release:
     values = {"client": {"dataHostPath": {"enabled": True}}}
-    return release_factory("kept", namespace_factory("client-data"), **values)
+    # A hostPath volume and a root init container: only the privileged level admits them.
+    return release_factory("kept", namespace_factory("client-data", "privileged"), **values)
 
 
 @pytest.fixture(scope="module")

@@ -22,13 +22,8 @@ CA_FILE = "/tmp/ca.crt"
 
 
 @pytest.fixture(scope="module")
-def secure(
-    kube: Kube, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
-) -> Release:
-    namespace = namespace_factory("secure")
-    labels = {"pod-security.kubernetes.io/enforce": "restricted"}
-    kube.core.patch_namespace(namespace, {"metadata": {"labels": labels}})
-    return release_factory("sec", namespace, **SECURE)
+def secure(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory) -> Release:
+    return release_factory("sec", namespace_factory("secure", "restricted"), **SECURE)
 
 
 @pytest.fixture(scope="module")
