@@ -79,6 +79,13 @@ fi
 
 bash "${REPO_ROOT}/hack/load-image.sh" "$consul_image"
 
+# NetworkPolicy enforcement, so the chart's policy is tested rather than only rendered.
+bash "${REPO_ROOT}/hack/build-network-policies.sh"
+bash "${REPO_ROOT}/hack/load-image.sh" "$KUBE_NETWORK_POLICIES_IMAGE"
+sed "s#image: IMAGE#image: ${KUBE_NETWORK_POLICIES_IMAGE}#" "${REPO_ROOT}/hack/kube-network-policies.yaml" |
+  "${kubectl[@]}" apply -f - >/dev/null
+"${kubectl[@]}" -n kube-system rollout status daemonset/kube-network-policies --timeout=180s >/dev/null
+
 log "checking that CoreDNS answers from a pod"
 check=(-n default pod/consul-chart-dns-check)
 "${kubectl[@]}" delete "${check[@]}" --ignore-not-found >/dev/null
