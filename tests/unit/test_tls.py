@@ -177,3 +177,18 @@ def test_service_monitor_scrapes_https_with_the_metrics_token() -> None:
         "name": "consul-acl-metrics",
         "key": "token",
     }
+
+
+def test_with_both_certificates_given_the_hook_never_reads_them() -> None:
+    values = {
+        "tls": {
+            "enabled": True,
+            "ca": {"existingSecret": "corp-ca"},
+            "server": {"existingSecret": "consul-cert"},
+        }
+    }
+    docs = render(values)
+    env = {e["name"] for e in container(one(docs, "Job", "consul-secrets-init"))["env"]}
+    assert not env & {"CA_SECRET", "SERVER_SECRET"}, "its Role may not read the user's Secrets"
+    (get,) = [r for r in one(docs, "Role")["rules"] if r["verbs"] == ["get"]]
+    assert get["resourceNames"] == ["consul-gossip-key"]
