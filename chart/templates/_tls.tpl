@@ -23,6 +23,8 @@ UI's Services in every form a pod uses, each server pod's own name under the hea
 consul.tls.config: the tls, auto_encrypt and ports settings of the agent configuration, as JSON;
 takes (dict "root" $ "component" "server"|"client"). verify_incoming applies to internal RPC
 only: on HTTPS it would refuse probes, the UI and every tool without a client certificate.
+tls.verifyOutgoing and tls.verifyIncoming are off only while TLS is turned on in a running
+release (consul.validate.tlsSteps).
 Clients get their certificate from the servers (auto-encrypt), so the CA's key stays with the
 secrets-init Job and the servers' certificate with the servers.
 */}}
@@ -30,8 +32,8 @@ secrets-init Job and the servers' certificate with the servers.
 {{- $t := .root.Values.tls }}
 {{- $cfg := dict }}
 {{- if $t.enabled }}
-{{- $defaults := dict "ca_file" "/consul/secrets/ca.crt" "verify_outgoing" true }}
-{{- $rpc := dict "verify_server_hostname" true }}
+{{- $defaults := dict "ca_file" "/consul/secrets/ca.crt" "verify_outgoing" $t.verifyOutgoing }}
+{{- $rpc := dict "verify_server_hostname" $t.verifyOutgoing }}
 {{- $ports := dict "https" 8501 }}
 {{- if $t.httpsOnly }}
 {{- $_ := set $ports "http" -1 }}
@@ -39,7 +41,7 @@ secrets-init Job and the servers' certificate with the servers.
 {{- if eq .component "server" }}
 {{- $_ := set $defaults "cert_file" "/consul/secrets/server.crt" }}
 {{- $_ := set $defaults "key_file" "/consul/secrets/server.key" }}
-{{- $_ := set $rpc "verify_incoming" true }}
+{{- $_ := set $rpc "verify_incoming" $t.verifyIncoming }}
 {{- $_ := set $cfg "auto_encrypt" (dict "allow_tls" true) }}
 {{- /* A reissued server certificate is read from the projected Secret without a restart. */}}
 {{- $_ := set $cfg "auto_reload_config" true }}

@@ -35,6 +35,9 @@ server-statefulset.yaml (the one object every configuration renders).
 {{- if and $t.httpsOnly (not $t.enabled) }}
 {{- fail "tls.httpsOnly=true needs tls.enabled=true: without TLS there is no HTTPS to keep" }}
 {{- end }}
+{{- if and $t.enabled $t.verifyIncoming (not $t.verifyOutgoing) }}
+{{- fail "tls.verifyIncoming=true needs tls.verifyOutgoing=true: servers that require TLS would refuse the plain RPC of every agent, themselves included" }}
+{{- end }}
 {{- if and $t.enabled $t.server.existingSecret (not $t.ca.existingSecret) }}
 {{- fail "tls.server.existingSecret is set but tls.ca.existingSecret is empty: name the Secret holding the CA certificate (tls.crt) that signed it, which every agent must trust" }}
 {{- end }}
@@ -55,6 +58,7 @@ must leave a quorum of the current servers running even if every removed one sto
 it left (a StatefulSet with Parallel pod management stops them all at once).
 */}}
 {{- define "consul.validate.installed" -}}
+{{- include "consul.validate.tlsSteps" . }}
 {{- $name := printf "%s-server" (include "consul.fullname" .) }}
 {{- $live := lookup "apps/v1" "StatefulSet" .Release.Namespace $name }}
 {{- if $live }}
@@ -106,4 +110,24 @@ consul.quantityBytes: a quantity string as values.schema.json admits it (10Gi, 1
 {{- fail (printf "cannot read the Kubernetes quantity %q" .) }}
 {{- end }}
 {{- ceil $bytes | int64 }}
+{{- end }}
+
+{{/*
+consul.validate.tlsSteps: TLS comes to a running release in three rolling upgrades, as Consul's
+guide does it, because servers that require TLS refuse the plain RPC of those not rolled yet
+(raft included: two of three rolled would lose quorum). Reads the installed servers' config.
+*/}}
+{{- define "consul.validate.tlsSteps" -}}
+{{- $t := .Values.tls }}
+{{- $cm := lookup "v1" "ConfigMap" .Release.Namespace (printf "%s-server-config" (include "consul.fullname" .)) }}
+{{- if and $cm $t.enabled }}
+{{- $installed := index $cm.data "server.json" | default "{}" | fromJson }}
+{{- $steps := "turn TLS on in three upgrades, each a rolling restart: (1) tls.enabled=true tls.verifyOutgoing=false tls.verifyIncoming=false, (2) tls.verifyOutgoing=true, (3) tls.verifyIncoming=true" }}
+{{- if and (not (hasKey $installed "tls")) (or $t.verifyOutgoing $t.verifyIncoming) }}
+{{- fail (printf "the installed servers run without TLS: tls.verifyOutgoing and tls.verifyIncoming must be false in the first upgrade that sets tls.enabled=true, or servers not yet rolled could not reach the rolled ones. To %s" $steps) }}
+{{- end }}
+{{- if and (hasKey $installed "tls") (not $installed.tls.defaults.verify_outgoing) $t.verifyIncoming }}
+{{- fail (printf "the installed servers still make plain RPC (verify_outgoing off): set tls.verifyOutgoing=true with tls.verifyIncoming=false first. To %s" $steps) }}
+{{- end }}
+{{- end }}
 {{- end }}

@@ -286,3 +286,32 @@ def test_each_switch_alone(
         assert anonymous.request("PUT", "/v1/kv/alone/acl", "x").status == 403
         assert server.kv_put("alone/acl", "yes")
     release.uninstall()
+
+
+def test_tls_comes_to_a_running_release_in_three_rolling_steps(
+    namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
+) -> None:
+    release = release_factory("migrate", namespace_factory("tls-steps"))
+    data = {f"migrate/{i}": str(i) for i in range(10)}
+    for key, value in data.items():
+        assert release.api("server").kv_put(key, value)
+    # All at once would leave the rolled servers refusing the others' plain RPC: refused.
+    refused = release.upgrade(check=False, tls={"enabled": True})
+    assert refused.returncode != 0
+    assert "turn TLS on in three upgrades" in refused.stderr, refused.stderr
+    steps = [
+        {"enabled": True, "verifyOutgoing": False, "verifyIncoming": False},
+        {"verifyOutgoing": True},
+        {"verifyIncoming": True},
+    ]
+    # Plain HTTP stays on throughout, so the watch keeps sampling it.
+    with LeaderWatch(release, servers=3) as watch:
+        for step in steps:
+            release.upgrade(tls=step)
+    windows = watch.leaderless_windows()
+    assert max(windows, default=0) < 3, f"leaderless windows (s): {windows}"
+    api = release.api("server")
+    assert {key: api.kv_get(key) for key in data} == data
+    assert all(s["Voter"] for s in api.raft_servers()) and len(api.raft_servers()) == 3
+    assert "KV round trip ok" in release.test().stdout
+    release.uninstall()

@@ -192,3 +192,21 @@ def test_with_both_certificates_given_the_hook_never_reads_them() -> None:
     assert not env & {"CA_SECRET", "SERVER_SECRET"}, "its Role may not read the user's Secrets"
     (get,) = [r for r in one(docs, "Role")["rules"] if r["verbs"] == ["get"]]
     assert get["resourceNames"] == ["consul-gossip-key"]
+
+
+@pytest.mark.parametrize(
+    ("outgoing", "incoming"),
+    [(False, False), (True, False)],
+    ids=["step-1-certificates", "step-2-outgoing"],
+)
+def test_the_steps_that_turn_tls_on_in_a_running_release(outgoing: bool, incoming: bool) -> None:
+    values = {"tls": {"enabled": True, "verifyOutgoing": outgoing, "verifyIncoming": incoming}}
+    docs = render(values)
+    server = agent_config(docs, "server")["tls"]
+    assert server["defaults"]["verify_outgoing"] is outgoing
+    assert server["internal_rpc"] == {
+        "verify_incoming": incoming,
+        "verify_server_hostname": outgoing,
+    }
+    client = agent_config(docs, "client")["tls"]
+    assert client["defaults"]["verify_outgoing"] is outgoing

@@ -32,6 +32,10 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         {"ui": {"ingress": {"enabled": True, "hosts": []}}},
         r"ui\.ingress\.enabled=true needs at least one entry in ui\.ingress\.hosts",
     ),
+    "verify-incoming-without-outgoing": (
+        {"tls": {"enabled": True, "verifyOutgoing": False}},
+        r"tls\.verifyIncoming=true needs tls\.verifyOutgoing=true",
+    ),
     "https-only-without-tls": (
         {"tls": {"httpsOnly": True}},
         r"tls\.httpsOnly=true needs tls\.enabled=true",
