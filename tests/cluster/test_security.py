@@ -87,7 +87,10 @@ def test_https_is_verified_with_the_ca(kube: Kube, secure: Release, outsider: st
     url = f"https://{secure.service('ui')}.{secure.namespace}.svc:443/v1/status/leader"
     # curl exit 60: the server's certificate is not signed by a CA the system trusts.
     assert curl_exit(kube, secure, outsider, url) == 60
-    assert ui_api(kube, secure, outsider).leader()
+    api = ui_api(kube, secure, outsider)
+    assert api.leader()
+    ui = api.request("GET", "/ui/")
+    assert ui.status == 200 and "<title>Consul" in ui.body, "the web UI is served over HTTPS"
 
 
 def test_anonymous_is_denied_and_the_management_token_works(
