@@ -242,6 +242,13 @@ def test_upgrades_keep_the_ca_the_certificate_and_every_token(
         interval=5,
     )
     assert secure.incarnations("server") == incarnations
+    # Near expiry (forced as README says, by the annotation the hook reads), it is reissued too.
+    near_expiry = {"metadata": {"annotations": {"consul-chart.io/not-after": "0"}}}
+    kube.core.patch_namespaced_secret(tls_secret, secure.namespace, near_expiry)
+    secure.upgrade()
+    renewed = chart_secrets(kube, secure)
+    assert renewed[tls_secret]["tls.crt"] != after[tls_secret]["tls.crt"]
+    assert renewed[f"{secure.fullname}-ca"] == before[f"{secure.fullname}-ca"]
 
 
 def test_a_held_back_server_upgrade_does_not_hang_on_the_acl_job(secure: Release) -> None:
