@@ -154,10 +154,13 @@ def test_user_certificates() -> None:
     files = secret_files(one(docs, "StatefulSet"))
     assert files["ca.crt"] == ("corp-ca", "tls.crt")
     assert files["server.key"] == ("consul-cert", "tls.key")
-    # The gossip key is still made; no certificate is.
+    # The gossip key is still made; no certificate is, and the hook never reads the user's
+    # Secrets (its Role could not).
     job = one(docs, "Job", "consul-secrets-init")
     env = {e["name"] for e in container(job)["env"]}
-    assert "GOSSIP_SECRET" in env and "SERVER_SECRET" not in env
+    assert "GOSSIP_SECRET" in env and not env & {"CA_SECRET", "SERVER_SECRET"}
+    (get,) = [r for r in one(docs, "Role")["rules"] if r["verbs"] == ["get"]]
+    assert get["resourceNames"] == ["consul-gossip-key"]
     assert not find(docs, "Secret")
 
 
@@ -177,21 +180,6 @@ def test_service_monitor_scrapes_https_with_the_metrics_token() -> None:
         "name": "consul-acl-metrics",
         "key": "token",
     }
-
-
-def test_with_both_certificates_given_the_hook_never_reads_them() -> None:
-    values = {
-        "tls": {
-            "enabled": True,
-            "ca": {"existingSecret": "corp-ca"},
-            "server": {"existingSecret": "consul-cert"},
-        }
-    }
-    docs = render(values)
-    env = {e["name"] for e in container(one(docs, "Job", "consul-secrets-init"))["env"]}
-    assert not env & {"CA_SECRET", "SERVER_SECRET"}, "its Role may not read the user's Secrets"
-    (get,) = [r for r in one(docs, "Role")["rules"] if r["verbs"] == ["get"]]
-    assert get["resourceNames"] == ["consul-gossip-key"]
 
 
 @pytest.mark.parametrize(
