@@ -1,6 +1,7 @@
 {{/*
-Pieces shared by the server and client pod templates, and only those. Each takes
-(dict "root" $ "component" "server"|"client") and reads that component's values.
+Pieces shared by the server and client pod templates, and only those, except consul.pod.cliEnv,
+which every pod that runs the consul CLI uses (agents, rejoin, autopilot, acl-init, helm test).
+Each takes (dict "root" $ "component" ...) and reads that component's values.
 */}}
 
 {{/* consul.pod.agentEnv: the agent container's environment (pod IP, node name, the CLI's, extraEnv). */}}
