@@ -14,7 +14,7 @@ import yaml
 from consul_api import ConsulAPI
 from kube import Kube, run
 from kubernetes import client
-from render import CHART, Manifest, helm, merge_values, pod_spec, render
+from render import CHART, Manifest, helm, merge_values, render, secret_files
 
 # The image the chart deploys by default; toolbox pods use it too (curl, nslookup, consul).
 CONSUL_IMAGE = (
@@ -64,18 +64,11 @@ class Release:
     def gossip_secret(self) -> str:
         """The Secret the agents read their gossip key from."""
         sts = next(d for d in self.manifests() if d["kind"] == "StatefulSet")
-        (volume,) = [v for v in pod_spec(sts)["volumes"] if v["name"] == "secrets"]
-        (name,) = [
-            source["secret"]["name"]
-            for source in volume["projected"]["sources"]
-            if any(item["path"] == "gossip-key" for item in source["secret"]["items"])
-        ]
-        return name
+        return secret_files(sts)["gossip-key"][0]
 
     def gossip_key(self) -> str:
         """The gossip key in the release's Secret (made by the chart's secrets-init hook)."""
-        secret = self.kube.core.read_namespaced_secret(self.gossip_secret(), self.namespace)
-        return base64.b64decode(secret.data["key"]).decode()
+        return self._decoded(self.gossip_secret(), "key")
 
     def pods(self, component: str) -> list[client.V1Pod]:
         selector = f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component={component}"
@@ -110,9 +103,11 @@ class Release:
 
     def secret_value(self, component: str, key: str) -> str:
         """One entry of a Secret the chart made, e.g. ("acl-management", "token")."""
-        name = f"{self.fullname}-{component}"
-        secret = self.kube.core.read_namespaced_secret(name, self.namespace)
-        return base64.b64decode(secret.data[key]).decode()
+        return self._decoded(f"{self.fullname}-{component}", key)
+
+    def _decoded(self, secret: str, key: str) -> str:
+        data = self.kube.core.read_namespaced_secret(secret, self.namespace).data
+        return base64.b64decode(data[key]).decode()
 
     def token_args(self, token: str = "management") -> tuple[str, ...]:
         """curl arguments presenting one of the chart's ACL tokens; none with ACLs off."""

@@ -104,6 +104,16 @@ def pod_spec(doc: Manifest) -> Manifest:
     return doc["spec"] if doc["kind"] == "Pod" else doc["spec"]["template"]["spec"]
 
 
+def secret_files(doc: Manifest) -> dict[str, tuple[str, str]]:
+    """File under /consul/secrets -> (Secret name, key), from a pod's projected `secrets` volume."""
+    (volume,) = [v for v in pod_spec(doc)["volumes"] if v["name"] == "secrets"]
+    return {
+        item["path"]: (source["secret"]["name"], item["key"])
+        for source in volume.get("projected", {}).get("sources", [])
+        for item in source["secret"]["items"]
+    }
+
+
 def container(doc: Manifest, name: str | None = None) -> Manifest:
     """A container of a Pod or workload: the one named, else the first."""
     containers = pod_spec(doc)["containers"]

@@ -9,7 +9,18 @@ import re
 import subprocess
 
 import pytest
-from render import CHART, Manifest, agent_config, container, find, helm, one, pod_spec, render
+from render import (
+    CHART,
+    Manifest,
+    agent_config,
+    container,
+    find,
+    helm,
+    one,
+    pod_spec,
+    render,
+    secret_files,
+)
 
 ACL = {"acl": {"enabled": True}}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$")
@@ -17,13 +28,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{
 
 def token_files(workload: Manifest) -> dict[str, str]:
     """Token file under /consul/secrets -> the Secret it comes from."""
-    (volume,) = [v for v in pod_spec(workload)["volumes"] if v["name"] == "secrets"]
-    return {
-        item["path"]: source["secret"]["name"]
-        for source in volume.get("projected", {}).get("sources", [])
-        for item in source["secret"]["items"]
-        if item["path"].endswith("-token")
-    }
+    return {p: name for p, (name, _) in secret_files(workload).items() if p.endswith("-token")}
 
 
 @pytest.fixture(scope="module")

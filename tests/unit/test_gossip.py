@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from render import Manifest, container, find, one, pod_spec, render
+from render import Manifest, container, find, one, render, secret_files
 
 HOOK_KINDS = ("ServiceAccount", "Role", "RoleBinding", "Job")
 
@@ -15,13 +15,9 @@ def agents(docs: tuple[Manifest, ...]) -> list[Manifest]:
 
 
 def key_source(workload: Manifest) -> dict[str, Any] | None:
-    """The projected Secret the agent reads its gossip key file from, if any."""
-    (volume,) = [v for v in pod_spec(workload)["volumes"] if v["name"] == "secrets"]
-    for source in volume.get("projected", {}).get("sources", []):
-        for item in source["secret"]["items"]:
-            if item["path"] == "gossip-key":
-                return {"name": source["secret"]["name"], "key": item["key"]}
-    return None
+    """The Secret (and key) the agent reads its gossip key file from, if any."""
+    source = secret_files(workload).get("gossip-key")
+    return None if source is None else {"name": source[0], "key": source[1]}
 
 
 def test_on_by_default_from_the_generated_secret(default_docs: tuple[Manifest, ...]) -> None:

@@ -6,20 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from render import Manifest, agent_config, container, find, get, one, pod_spec, render
+from render import Manifest, agent_config, container, find, get, one, render, secret_files
 
 TLS = {"tls": {"enabled": True}}
 HTTPS_ONLY = {"tls": {"enabled": True, "httpsOnly": True}}
-
-
-def secret_files(workload: Manifest) -> dict[str, tuple[str, str]]:
-    """Path under /consul/secrets -> (Secret name, key) of a pod's projected secrets volume."""
-    (volume,) = [v for v in pod_spec(workload)["volumes"] if v["name"] == "secrets"]
-    return {
-        item["path"]: (source["secret"]["name"], item["key"])
-        for source in volume.get("projected", {}).get("sources", [])
-        for item in source["secret"]["items"]
-    }
 
 
 def test_off_by_default(default_docs: tuple[Manifest, ...]) -> None:
