@@ -113,3 +113,21 @@ exec:
       [ -n "$target" ] || exit 0
       timeout 10 consul operator raft transfer-leader -id="$target" || true
 {{- end }}
+
+{{/*
+consul.server.autopilotScript: applies the servers' autopilot settings to the running cluster
+once it has a leader (the autopilot hook after every install and upgrade; the restore Job, since
+a restore rolls them back to the snapshot's).
+*/}}
+{{- define "consul.server.autopilotScript" -}}
+{{- $autopilot := (include "consul.config.server" . | fromJson).autopilot }}
+{{- $flags := dict "cleanup_dead_servers" "cleanup-dead-servers" "min_quorum" "min-quorum" "max_trailing_logs" "max-trailing-logs" "last_contact_threshold" "last-contact-threshold" "server_stabilization_time" "server-stabilization-time" -}}
+until timeout 10 consul operator autopilot set-config
+{{- range $key, $flag := $flags }}
+{{- if hasKey $autopilot $key }} -{{ $flag }}={{ index $autopilot $key }}{{ end }}
+{{- end }}; do
+  echo "no leader to take the autopilot settings yet; retrying in 5s"
+  sleep 5
+done
+timeout 10 consul operator autopilot get-config
+{{- end }}
