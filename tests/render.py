@@ -100,7 +100,9 @@ def get(doc: Any, path: str) -> Any:
 
 
 def pod_spec(doc: Manifest) -> Manifest:
-    """The pod spec of a Pod or of a workload's pod template."""
+    """The pod spec of a Pod or of a workload's (or a CronJob's Job's) pod template."""
+    if doc["kind"] == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return doc["spec"] if doc["kind"] == "Pod" else doc["spec"]["template"]["spec"]
 
 

@@ -37,14 +37,17 @@ rather than the chart's, so on its loopback the CLI does not verify it.
 {{- end }}
 {{- if $v.acl.enabled }}
 - name: CONSUL_HTTP_TOKEN_FILE
-  value: /consul/secrets/{{ first (include "consul.acl.componentTokens" .component | fromYamlArray) }}-token
+  value: /consul/secrets/{{ first (include "consul.acl.componentTokens" . | fromYamlArray) }}-token
 {{- end }}
 {{- end }}
 
 {{/*
 consul.pod.agentCommand: the agent container's command. dumb-init is PID 1, so probe processes
 that a timeout killed are reaped (the agent as PID 1 never reaps them) and signals reach the
-agent. The shell it starts writes the secrets (gossip key, ACL tokens) from their files into a
+agent. A data dir without a node ID gets one derived from the release and the node's name: a
+reinstall onto new volumes, and a restore of a snapshot into it, then find every node in the
+catalog under its old ID (Consul refuses a known node name with a new ID: "Node name ... is
+reserved"). The shell then writes the secrets (gossip key, ACL tokens) from their files into a
 config file in memory and execs the agent: they reach neither a ConfigMap, nor the environment,
 nor the agent's arguments. The advertise address is the pod IP (the node has several
 interfaces). A client is named after its Kubernetes node; a server after its pod.
@@ -69,6 +72,9 @@ interfaces). A client is named after its Kubernetes node; a server after its pod
   umask 077
   jq -n{{ range $set }} --rawfile {{ index . 1 | replace "-" "_" }} /consul/secrets/{{ index . 1 }}{{ end }} '{}
   {{- range $set }} | .{{ index . 0 }} = (${{ index . 1 | replace "-" "_" }} | rtrimstr("\n")){{ end }}' >/consul/run/secrets.json
+  {{- $name := ternary "$HOSTNAME" "$NODE_NAME" (eq .component "server") }}
+  [ -s /consul/data/node-id ] || printf '%s' "{{ .root.Release.Namespace }}/{{ include "consul.fullname" .root }}/{{ .component }}/{{ $name }}" | sha256sum \
+    | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-8\4-\5/' | tr -d '\n' >/consul/data/node-id
   exec consul agent -config-dir=/consul/config -config-file=/consul/run/secrets.json -advertise="$POD_IP"
   {{- if eq .component "client" }} -node="$NODE_NAME"{{ end }}
 {{- end }}
@@ -140,13 +146,21 @@ annotations:
 {{- end }}
 {{- end }}
 
-{{/* consul.pod.volumes: the config, /tmp, run and secrets volumes, and extraVolumes (each component adds its data volume). */}}
+{{/*
+consul.pod.volumes: the config, /tmp, run and secrets volumes, and extraVolumes (each component
+adds its data volume). A server stages snapshots in /tmp, so it may hold one: server.tmpSize.
+*/}}
 {{- define "consul.pod.volumes" -}}
 - name: config
   configMap:
     name: {{ include "consul.fullname" .root }}-{{ .component }}-config
 - name: tmp
-  emptyDir: {}
+  {{- $s := .root.Values.server }}
+  {{- $limit := "" }}
+  {{- if eq .component "server" }}
+  {{- $limit = $s.tmpSize | default (ternary $s.persistence.size "" $s.persistence.enabled) }}
+  {{- end }}
+  emptyDir: {{ if $limit }}{sizeLimit: {{ $limit }}}{{ else }}{}{{ end }}
 # The agent's secrets config file: memory, never the node's disk.
 - name: run
   emptyDir: {medium: Memory, sizeLimit: 1Mi}

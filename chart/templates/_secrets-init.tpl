@@ -67,6 +67,22 @@ for name in ${TOKEN_SECRETS:-}; do
   fi
 done
 
+if [ -n "${BACKUP_CLAIM:-}" ]; then
+  claims="https://kubernetes.default.svc/api/v1/namespaces/$NAMESPACE/persistentvolumeclaims"
+  code=$(api "$claims/$BACKUP_CLAIM")
+  case "$code" in
+    200) echo "volume claim $BACKUP_CLAIM exists: keeping it and its snapshots" ;;
+    404)
+      printf '%s' "$BACKUP_CLAIM_OBJECT" >/tmp/body.json
+      code=$(api -X POST --data @/tmp/body.json "$claims")
+      case "$code" in
+        201|409) echo "made volume claim $BACKUP_CLAIM for the snapshots" ;;
+        *) echo "making volume claim $BACKUP_CLAIM failed with HTTP $code: $(cat /tmp/answer)" >&2; exit 1 ;;
+      esac ;;
+    *) echo "reading volume claim $BACKUP_CLAIM failed with HTTP $code: $(cat /tmp/answer)" >&2; exit 1 ;;
+  esac
+fi
+
 [ -n "${CA_SECRET:-}" ] || exit 0
 if found "$CA_SECRET"; then
   echo "Secret $CA_SECRET exists: keeping its CA"

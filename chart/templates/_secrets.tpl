@@ -44,8 +44,10 @@ token
 {{- end }}
 
 {{/*
-consul.secrets.made: the Secrets the secrets-init Job makes when absent, as a YAML list of
-{name, kind, token?}; empty when the user supplies them all.
+consul.secrets.made: what the secrets-init Job makes when absent, as a YAML list of {name, kind}:
+the Secrets, and the backup volume claim (kept across uninstall like them, and made by a hook
+because `helm install --wait` would wait forever for a chart claim in a WaitForFirstConsumer
+class, bound only when the first snapshot runs). Empty when the user supplies them all.
 */}}
 {{- define "consul.secrets.made" -}}
 {{- $out := list }}
@@ -53,7 +55,7 @@ consul.secrets.made: the Secrets the secrets-init Job makes when absent, as a YA
 {{- $out = append $out (dict "name" (include "consul.gossip.secretName" .) "kind" "gossip-key") }}
 {{- end }}
 {{- if .Values.acl.enabled }}
-{{- range $token := list "management" "agent" "dns" "metrics" "test" }}
+{{- range $token := include "consul.acl.tokens" . | fromYamlArray }}
 {{- if or (ne $token "management") (not $.Values.acl.managementToken.existingSecret) }}
 {{- $out = append $out (dict "name" (include "consul.acl.tokenSecretName" (dict "root" $ "token" $token)) "kind" "acl-token") }}
 {{- end }}
@@ -64,6 +66,9 @@ consul.secrets.made: the Secrets the secrets-init Job makes when absent, as a YA
 {{- end }}
 {{- if and .Values.tls.enabled (not .Values.tls.server.existingSecret) }}
 {{- $out = append $out (dict "name" (include "consul.tls.serverSecretName" .) "kind" "tls-server") }}
+{{- end }}
+{{- if and .Values.backup.enabled (not .Values.backup.persistence.existingClaim) }}
+{{- $out = append $out (dict "name" (include "consul.backup.claimName" .) "kind" "backup-claim") }}
 {{- end }}
 {{- with $out }}{{ toYaml . }}{{ end }}
 {{- end }}
@@ -98,7 +103,7 @@ server.key; the ACL tokens of consul.acl.componentTokens. Takes (dict "root" $ "
 {{- end }}
 {{- end }}
 {{- if $v.acl.enabled }}
-{{- range $token := include "consul.acl.componentTokens" .component | fromYamlArray }}
+{{- range $token := include "consul.acl.componentTokens" . | fromYamlArray }}
 {{- $sources = append $sources (dict "name" (include "consul.acl.tokenSecretName" (dict "root" $.root "token" $token)) "items" (list (dict "key" (include "consul.acl.tokenSecretKey" (dict "root" $.root "token" $token)) "path" (printf "%s-token" $token)))) }}
 {{- end }}
 {{- end }}

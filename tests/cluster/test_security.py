@@ -266,16 +266,7 @@ def test_reinstall_onto_the_old_volumes_keeps_data_and_tokens(
     before = chart_secrets(kube, secure)
     secure.uninstall()
     assert chart_secrets(kube, secure) == before, "uninstall must keep the CA, key and tokens"
-    # As in test_lifecycle.py: the old agents finish leaving first. (Reinstalled while they were
-    # still terminating, the install once found no leader within 10 minutes in CI.)
-    selector = (
-        f"app.kubernetes.io/instance={secure.name},app.kubernetes.io/component in (server,client)"
-    )
-    wait_for(
-        lambda: not kube.core.list_namespaced_pod(secure.namespace, label_selector=selector).items,
-        "the old agents to go",
-        timeout=180,
-    )
+    secure.wait_until_agents_gone()
     secure.install()
     api = ui_api(kube, secure, outsider, *secure.token_args())
     assert wait_for(lambda: api.kv_get("security/managed"), "the old data", timeout=120) == "yes"

@@ -39,7 +39,7 @@ CHART_PODS = {
             {
                 "key": "app.kubernetes.io/component",
                 "operator": "In",
-                "values": ["test", "autopilot", "acl-init"],
+                "values": ["test", "autopilot", "acl-init", "backup", "restore"],
             }
         ],
     }
@@ -60,14 +60,20 @@ def test_api_clients_restrict_the_api_but_keep_the_charts_pods_and_cluster_dns()
     assert dns["from"] == [CLUSTER_DNS]
     assert ports(dns) == {(8600, "TCP"), (8600, "UDP")}
     # The peers the policy lets in are really the chart's own API clients.
-    docs = render(merge_values(values, {"acl": {"enabled": True}}))
+    on = {"acl": {"enabled": True}, "backup": {"enabled": True, "restore": {"snapshot": "latest"}}}
+    docs = render(merge_values(values, on))
     for kind, name in [
         ("Pod", "consul-test"),
         ("Job", "consul-autopilot"),
         ("Job", "consul-acl-init-1"),
+        ("CronJob", "consul-backup"),
+        ("Job", "consul-restore"),
     ]:
         labels = one(docs, kind, name)["metadata"]["labels"]
-        assert labels["app.kubernetes.io/component"] in {"test", "autopilot", "acl-init"}
+        assert (
+            labels["app.kubernetes.io/component"]
+            in CHART_PODS["podSelector"]["matchExpressions"][0]["values"]
+        )
         assert labels["app.kubernetes.io/instance"] == "consul"
 
 

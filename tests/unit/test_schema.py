@@ -173,7 +173,12 @@ def test_unknown_keys_are_refused_everywhere() -> None:
     # Resource lists name a few well-known resources but take any (GPUs, hugepages...).
     resource_lists = {
         f"{r}.{k}"
-        for r in ("server.resources", "client.resources", "client.rejoinResources")
+        for r in (
+            "server.resources",
+            "client.resources",
+            "client.rejoinResources",
+            "backup.resources",
+        )
         for k in ("requests", "limits")
     }
     assert set(open_objects) <= resource_lists, open_objects

@@ -1,0 +1,220 @@
+"""Backups (backup-cronjob.yaml, backup-restore-job.yaml, _backup.tpl): scheduled snapshots on a
+claim that outlives the release, and a restore that runs once and puts back what a snapshot
+rolls back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from render import Manifest, container, find, get, merge_values, one, pod_spec, render, secret_files
+
+BACKUP = {"backup": {"enabled": True}}
+SECURE = {"tls": {"enabled": True}, "acl": {"enabled": True}}
+RESTORE = {"backup": {"restore": {"snapshot": "latest"}}}
+
+
+def env(doc: Manifest) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container(doc).get("env", [])}
+
+
+def script(doc: Manifest) -> str:
+    return container(doc)["command"][-1]
+
+
+def test_off_by_default() -> None:
+    docs = render()
+    assert not find(docs, "CronJob") and not find(docs, "Job", "consul-restore")
+    assert "BACKUP_CLAIM" not in env(one(docs, "Job", "consul-secrets-init"))
+    acl = render(SECURE)
+    assert "consul-acl-backup" not in env(one(acl, "Job", "consul-secrets-init"))["TOKEN_SECRETS"]
+    assert "backup" not in script(one(acl, "Job", "consul-acl-init-1"))
+
+
+def test_the_cronjob_follows_its_values() -> None:
+    values = {
+        "backup": {
+            "enabled": True,
+            "schedule": "@daily",
+            "timeZone": "Europe/Berlin",
+            "keep": 5,
+            "activeDeadlineSeconds": 900,
+            "backoffLimit": 1,
+            "startingDeadlineSeconds": 60,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 4,
+            "resources": {"limits": {"memory": "1Gi"}},
+            "nodeSelector": {"role": "backup"},
+            "tolerations": [{"key": "backup", "operator": "Exists", "effect": "NoSchedule"}],
+        }
+    }
+    cronjob = one(render(values), "CronJob", "consul-backup")
+    spec = cronjob["spec"]
+    assert (spec["schedule"], spec["timeZone"], spec["concurrencyPolicy"]) == (
+        "@daily",
+        "Europe/Berlin",
+        "Forbid",
+    )
+    assert (spec["startingDeadlineSeconds"], spec["successfulJobsHistoryLimit"]) == (60, 1)
+    assert spec["failedJobsHistoryLimit"] == 4
+    job = spec["jobTemplate"]["spec"]
+    assert (job["activeDeadlineSeconds"], job["backoffLimit"]) == (900, 1)
+    pod = pod_spec(cronjob)
+    assert pod["restartPolicy"] == "Never"
+    assert pod["nodeSelector"] == {"role": "backup"}
+    assert pod["tolerations"] == values["backup"]["tolerations"]
+    assert container(cronjob)["resources"]["limits"] == {"memory": "1Gi"}
+    assert "tail -n +6" in script(cronjob) and "keeping the newest 5" in script(cronjob)
+    assert "timeZone" not in one(render(BACKUP), "CronJob")["spec"]
+
+
+def test_a_snapshot_is_kept_only_once_inspected() -> None:
+    text = script(one(render(BACKUP), "CronJob"))
+    save, inspect, keep = (
+        text.index('consul snapshot save "$file.part"'),
+        text.index('consul snapshot inspect -format=json "$file.part"'),
+        text.index('mv "$file.part" "$file"'),
+    )
+    assert save < inspect < text.index('if [ "$index" -le 0 ]') < keep
+    assert "trap 'rm -f \"$file.part\"' EXIT" in text
+
+
+def claim_rules(docs: tuple[Manifest, ...]) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in one(docs, "Role", "consul-secrets-init")["rules"]
+        if r["resources"] == ["persistentvolumeclaims"]
+    ]
+
+
+def test_the_hook_makes_the_claim_outside_the_release() -> None:
+    values = merge_values(
+        BACKUP,
+        {"backup": {"persistence": {"size": "20Gi", "storageClass": "fast"}}},
+    )
+    docs = render(values)
+    assert not find(docs, "PersistentVolumeClaim"), "a Helm object would go with uninstall"
+    hook = env(one(docs, "Job", "consul-secrets-init"))
+    assert hook["BACKUP_CLAIM"] == "consul-backup"
+    claim = json.loads(hook["BACKUP_CLAIM_OBJECT"])
+    assert claim["metadata"]["name"] == "consul-backup"
+    assert claim["spec"] == {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "20Gi"}},
+        "storageClassName": "fast",
+    }
+    assert claim_rules(docs) == [
+        {
+            "apiGroups": [""],
+            "resources": ["persistentvolumeclaims"],
+            "resourceNames": ["consul-backup"],
+            "verbs": ["get"],
+        },
+        {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["create"]},
+    ]
+    volumes = pod_spec(one(docs, "CronJob"))["volumes"]
+    assert get(volumes, "[?name=='backups'].persistentVolumeClaim.claimName") == ["consul-backup"]
+
+
+def test_the_users_claim_is_used_as_it_is() -> None:
+    values = merge_values(BACKUP, {"backup": {"persistence": {"existingClaim": "mine"}}})
+    docs = render(values)
+    assert "BACKUP_CLAIM" not in env(one(docs, "Job", "consul-secrets-init"))
+    assert claim_rules(docs) == []
+    volumes = pod_spec(one(docs, "CronJob"))["volumes"]
+    assert get(volumes, "[?name=='backups'].persistentVolumeClaim.claimName") == ["mine"]
+    # Nothing left for the hook to make: no hook at all.
+    values = merge_values(values, {"gossipEncryption": {"existingSecret": "gossip"}})
+    assert not find(render(values), "Job", "consul-secrets-init")
+
+
+def test_the_backup_token_may_write_acls_and_nothing_more() -> None:
+    docs = render(merge_values(SECURE, BACKUP))
+    assert "consul-acl-backup" in env(one(docs, "Job", "consul-secrets-init"))["TOKEN_SECRETS"]
+    sync = script(one(docs, "Job", "consul-acl-init-1"))
+    assert 'policy consul-backup "scheduled snapshots' in sync
+    assert '\'{"acl":"write"}\'' in sync and "-policy-name=consul-backup" in sync
+    cronjob = one(docs, "CronJob")
+    assert secret_files(cronjob) == {
+        "ca.crt": ("consul-ca", "tls.crt"),
+        "backup-token": ("consul-acl-backup", "token"),
+    }
+    assert env(cronjob)["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/backup-token"
+    assert env(cronjob)["CONSUL_HTTP_ADDR"] == "https://consul-server.consul-ns.svc:8501"
+
+
+def test_the_restore_runs_once_on_install_before_the_autopilot_hook() -> None:
+    assert not find(render(BACKUP), "Job", "consul-restore")
+    docs = render(merge_values(BACKUP, RESTORE))
+    job = one(docs, "Job", "consul-restore")
+    annotations = job["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "post-install"
+    autopilot = one(docs, "Job", "consul-autopilot")["metadata"]["annotations"]
+    assert int(annotations["helm.sh/hook-weight"]) < int(autopilot.get("helm.sh/hook-weight", 0))
+    assert job["spec"]["backoffLimit"] == 0
+    (mount,) = [m for m in container(job)["volumeMounts"] if m["name"] == "backups"]
+    assert mount["readOnly"] is True
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "picks"),
+    [
+        ("latest", "file=$(ls -1 /backups/consul-*.snap 2>/dev/null | sort | tail -n 1)"),
+        ("consul-20261205T011700Z.snap", "file=/backups/consul-20261205T011700Z.snap"),
+    ],
+)
+def test_the_restore_picks_its_snapshot(snapshot: str, picks: str) -> None:
+    values = merge_values(BACKUP, {"backup": {"restore": {"snapshot": snapshot}}})
+    assert script(one(render(values), "Job", "consul-restore")).startswith(picks + "\n")
+
+
+@pytest.mark.parametrize("acl", [False, True], ids=["acls-off", "acls-on"])
+def test_the_restore_puts_back_autopilot_and_the_charts_tokens(acl: bool) -> None:
+    values = merge_values(merge_values(BACKUP, RESTORE), {"acl": {"enabled": acl}})
+    job = one(render(values), "Job", "consul-restore")
+    text = script(job)
+    restore = text.index('consul snapshot restore "$file"')
+    assert restore < text.index("consul operator autopilot set-config -cleanup-dead-servers=true")
+    if acl:
+        assert restore < text.index("consul acl token read -self") < text.index("token() {")
+        assert env(job)["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/management-token"
+        assert "backup-token" in secret_files(job)
+    else:
+        assert "acl" not in text
+
+
+def tmp_volume(docs: tuple[Manifest, ...], kind: str) -> dict[str, Any]:
+    (volume,) = [v for v in pod_spec(one(docs, kind))["volumes"] if v["name"] == "tmp"]
+    return volume["emptyDir"]
+
+
+@pytest.mark.parametrize(
+    ("server", "size_limit"),
+    [
+        ({}, "10Gi"),
+        ({"persistence": {"size": "20Gi"}}, "20Gi"),
+        ({"tmpSize": "2Gi"}, "2Gi"),
+        ({"persistence": {"enabled": False}}, None),
+    ],
+    ids=["data-volume-size", "bigger-volume", "tmp-size", "no-persistence"],
+)
+def test_a_servers_tmp_holds_a_snapshot(server: dict[str, Any], size_limit: str | None) -> None:
+    docs = render({"server": server})
+    assert tmp_volume(docs, "StatefulSet").get("sizeLimit") == size_limit
+    assert tmp_volume(docs, "DaemonSet") == {}
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [("StatefulSet", "server/$HOSTNAME"), ("DaemonSet", "client/$NODE_NAME")]
+)
+def test_a_new_data_dir_takes_a_node_id_from_the_release_and_the_node_name(
+    kind: str, name: str
+) -> None:
+    # A restore into new volumes then finds every node under its old ID in the catalog.
+    text = script(one(render(), kind))
+    assert (
+        f"[ -s /consul/data/node-id ] || printf '%s' \"consul-ns/consul/{name}\" | sha256sum"
+        in (text)
+    )
+    assert text.index("/consul/data/node-id") < text.index("exec consul agent")
