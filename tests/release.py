@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 from consul_api import ConsulAPI
-from kube import Kube, run
+from kube import Kube, run, wait_for
 from kubernetes import client
 from render import CHART, Manifest, helm, merge_values, render, secret_files
 
@@ -109,11 +109,16 @@ class Release:
         data = self.kube.core.read_namespaced_secret(secret, self.namespace).data
         return base64.b64decode(data[key]).decode()
 
+    def token(self, name: str = "management") -> str:
+        """One of the chart's ACL tokens; "" with ACLs off (Consul then takes no token)."""
+        if not self.values.get("acl", {}).get("enabled"):
+            return ""
+        return self.secret_value(f"acl-{name}", "token")
+
     def token_args(self, token: str = "management") -> tuple[str, ...]:
         """curl arguments presenting one of the chart's ACL tokens; none with ACLs off."""
-        if not self.values.get("acl", {}).get("enabled"):
-            return ()
-        return ("-H", f"X-Consul-Token: {self.secret_value(f'acl-{token}', 'token')}")
+        secret = self.token(token)
+        return ("-H", f"X-Consul-Token: {secret}") if secret else ()
 
     def install(
         self, check: bool = True, flags: Sequence[str] = ("--wait",), **overrides: Any
@@ -150,6 +155,22 @@ class Release:
             [helm(), "uninstall", self.name, "--namespace", self.namespace, "--wait"],
             timeout=600,
             check=check,
+        )
+
+    def wait_until_agents_gone(self) -> None:
+        """After an uninstall: the old server and client pods have finished leaving. (A
+        reinstall while they were still terminating once found no leader in 10 minutes.)"""
+        selector = (
+            f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component in (server,client)"
+        )
+        wait_for(
+            lambda: (
+                not self.kube.core.list_namespaced_pod(
+                    self.namespace, label_selector=selector
+                ).items
+            ),
+            "the old agents to go",
+            timeout=180,
         )
 
 
