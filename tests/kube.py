@@ -86,12 +86,17 @@ def exec_in_pod(
     )
     out: list[str] = []
     err: list[str] = []
-    while resp.is_open():
-        resp.update(timeout=5)
+    while True:
+        is_open = resp.is_open()
+        if is_open:
+            resp.update(timeout=5)
+        # Output that came with the close is still buffered: read it before leaving.
         if resp.peek_stdout():
             out.append(resp.read_stdout())
         if resp.peek_stderr():
             err.append(resp.read_stderr())
+        if not is_open:
+            break
     resp.close()
     return ExecResult(resp.returncode or 0, "".join(out), "".join(err))
 
@@ -149,8 +154,10 @@ def start_pod(
     image: str,
     command: Sequence[str] = ("sleep", "3600"),
     env: Sequence[dict[str, Any]] = (),
+    node: str | None = None,
 ) -> str:
-    """Start a plain non-root pod (e.g. a toolbox with curl, nslookup and the consul CLI)."""
+    """Start a plain non-root pod (e.g. a toolbox with curl, nslookup and the consul CLI),
+    on `node` if given."""
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -180,6 +187,8 @@ def start_pod(
             ],
         },
     }
+    if node:
+        pod["spec"]["nodeName"] = node
     kube.core.create_namespaced_pod(namespace, pod)
     wait_for(
         lambda: kube.core.read_namespaced_pod(name, namespace).status.phase == "Running",
