@@ -75,8 +75,16 @@ def test_tolerations_reach_tainted_nodes() -> None:
 
 def test_rolling_update_and_leave() -> None:
     ds = client({"client": {"maxUnavailable": "25%"}})
-    assert ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"] == "25%"
+    assert ds["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": "25%"},
+    }
     assert pod_spec(client())["terminationGracePeriodSeconds"] == 10
+
+
+def test_clients_can_be_held_back_while_the_servers_upgrade() -> None:
+    ds = client({"client": {"updateStrategy": "OnDelete"}})
+    assert ds["spec"]["updateStrategy"] == {"type": "OnDelete"}
 
 
 def test_data_dir_is_an_empty_dir_by_default() -> None:
