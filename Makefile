@@ -13,7 +13,7 @@ RELEASE ?= consul
 NAMESPACE ?= consul
 PYTEST_ARGS ?=
 
-.PHONY: tools lint test-unit cluster cluster-down up up-from-nothing test-cluster test docs
+.PHONY: tools lint test-unit cluster cluster-down up up-from-nothing test-cluster previous-consul test-chaos test docs
 
 ## tools: helm 3, helm 4 and ct built into .tools/bin, and tox in .venv
 tools: $(TOX)
@@ -54,8 +54,16 @@ up-from-nothing:
 test-cluster: tools cluster
 	$(TOX) -e cluster -- $(PYTEST_ARGS)
 
+## previous-consul: the older Consul image the chaos tier upgrades from, loaded into the cluster
+previous-consul: cluster
+	bash hack/previous-consul.sh
+
+## test-chaos: the chaos tier (faults, with TLS and ACLs on) against that cluster; prints figures
+test-chaos: tools cluster previous-consul
+	$(TOX) -e chaos -- $(PYTEST_ARGS)
+
 ## test: everything CI runs
-test: lint test-unit test-cluster
+test: lint test-unit test-cluster test-chaos
 
 ## docs: regenerate the README's values table and the schema's descriptions from chart/values.yaml
 docs: $(TOX)

@@ -6,6 +6,10 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=versions.env
 source "${REPO_ROOT}/hack/versions.env"
+# hack/previous-consul.sh builds another Consul release (and its consul/api) with the same
+# scripts by naming them here.
+CONSUL_VERSION="${CONSUL_BUILD_VERSION:-$CONSUL_VERSION}"
+CONSUL_API_VERSION="${CONSUL_BUILD_API_VERSION:-$CONSUL_API_VERSION}"
 
 # Everything built or downloaded lives outside the repo, keyed by version, so a fresh clone on
 # the same machine reuses it.

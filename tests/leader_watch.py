@@ -1,28 +1,45 @@
-"""A leader watch: what every server says the leader is, sampled every 200 ms from inside the
-cluster, so a leaderless window of a second shows up (a pod's Ready condition lags by its
-probe period and cannot show it).
+"""A leader watch: what every server says the leader is, the raft voters and the members gossip
+reports failed, sampled about every 200 ms from inside the cluster, so a leaderless window of a
+second shows up (a pod's Ready condition lags by its probe period and cannot show it).
 
-A pod polls `/v1/status/leader` on each server's own DNS name and prints one line per round;
-the test reads its log afterwards, so sampling never waits on the Kubernetes API.
+A pod asks the UI Service for the raft peers, then every peer at once for its leader (and the
+Service for the voters and failed members), and prints one line per round; the test reads its
+log afterwards, so sampling never waits on the Kubernetes API. Everything is addressed by IP:
+a node fault that takes a CoreDNS replica with it stalls name lookups for seconds, which would
+show as a leaderless window that Consul never had.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from kube import start_pod, wait_for
 from release import Release
 
 POLL = """
+peers=""
 while :; do
   line="$(date +%s%3N)"
-  for s in $SERVERS; do
-    l=$(curl -sk --max-time 0.5 "$SCHEME://$s.$DOMAIN:$PORT/v1/status/leader" | tr -d '"')
-    line="$line ${s}=${l:--}"
+  p=$(curl -sk --connect-timeout 0.2 --max-time 0.5 "$SEED/v1/status/peers" \
+    | jq -r '.[]' 2>/dev/null | cut -d: -f1 | sort -u | tr '\n' ' ')
+  [ -z "$p" ] || peers="$p"
+  for ip in $peers; do
+    ( l=$(curl -sk --connect-timeout 0.2 --max-time 0.5 "$SCHEME://$ip:$PORT/v1/status/leader" \
+        | tr -d '"'); echo "$ip=${l:--}" >"/tmp/leader.$ip" ) &
   done
-  echo "$line"
-  sleep 0.2
+  ( v=$(curl -sk --connect-timeout 0.2 --max-time 0.5 -H "X-Consul-Token: $TOKEN" \
+      "$SEED/v1/operator/raft/configuration?stale" \
+      | jq -r '[.Servers[] | select(.Voter) | .Node] | sort | join(",")' 2>/dev/null)
+    echo "voters=${v:--}" >/tmp/voters ) &
+  ( f=$(curl -sk --connect-timeout 0.2 --max-time 0.5 -H "X-Consul-Token: $TOKEN" \
+      "$SEED/v1/agent/members" | jq '[.[] | select(.Status == 4)] | length' 2>/dev/null)
+    echo "failed=${f:--}" >/tmp/failed ) &
+  wait
+  echo "$line $(cat /tmp/leader.* 2>/dev/null | tr '\n' ' ')$(cat /tmp/voters) $(cat /tmp/failed)"
+  rm -f /tmp/leader.*
+  sleep 0.1
 done
 """
 
@@ -33,6 +50,8 @@ class Sample:
 
     at_ms: int
     leaders: dict[str, str]
+    voters: tuple[str, ...] = ()
+    failed_members: int | None = None  # members gossip reports failed (None: no answer)
 
     @property
     def leader(self) -> str:
@@ -46,23 +65,25 @@ class Sample:
 
 @dataclass
 class LeaderWatch:
-    """Start with `with LeaderWatch(release, servers) as watch:`; read it after."""
+    """Start with `with LeaderWatch(release) as watch:`; read it after."""
 
     release: Release
-    servers: int
+    node: str | None = None  # where the watch runs: a node the scenario leaves alone
     name: str = "leader-watch"
     samples: list[Sample] = field(default_factory=list)
 
     def __enter__(self) -> LeaderWatch:
-        names = " ".join(self.release.server_pod(i) for i in range(self.servers))
-        domain = f"{self.release.service('server')}.{self.release.namespace}.svc"
+        ui = self.release.kube.core.read_namespaced_service(
+            self.release.service("ui"), self.release.namespace
+        )
         # The watch only samples who leads, so it does not verify the servers' certificate.
         scheme, port = ("https", "8501") if self.release.tls else ("http", "8500")
+        (ui_port,) = [p.port for p in ui.spec.ports if p.name == scheme]
         env = [
-            {"name": "SERVERS", "value": names},
-            {"name": "DOMAIN", "value": domain},
+            {"name": "SEED", "value": f"{scheme}://{ui.spec.cluster_ip}:{ui_port}"},
             {"name": "SCHEME", "value": scheme},
             {"name": "PORT", "value": port},
+            {"name": "TOKEN", "value": self.release.token("management")},
         ]
         start_pod(
             self.release.kube,
@@ -71,6 +92,7 @@ class LeaderWatch:
             self._image(),
             ["/bin/sh", "-c", POLL],
             env,
+            node=self.node,
         )
         # Only a watch that already sees the leader can tell when it goes.
         wait_for(lambda: self._read() and self.samples[-1].leader, "the watch to see a leader")
@@ -110,6 +132,33 @@ class LeaderWatch:
             windows.append((self.samples[-1].at_ms - start) / 1000)
         return windows
 
+    def elections(self) -> int:
+        """Leader changes seen (a leader replaced by itself after a gap counts too)."""
+        runs = [s.leader for s in self.samples if s.leader]
+        return sum(1 for a, b in pairwise(runs) if a != b) + len(self.leaderless_windows())
+
+    def voter_sets(self) -> list[tuple[str, ...]]:
+        """The raft voter sets in the order they were seen."""
+        out: list[tuple[str, ...]] = []
+        for sample in self.samples:
+            if sample.voters and (not out or out[-1] != sample.voters):
+                out.append(sample.voters)
+        return out
+
+    def most_failed_members(self) -> int:
+        """The most members reported failed (not left) at any one time."""
+        return max((s.failed_members or 0 for s in self.samples), default=0)
+
+    def first_leader_after(self, at_ms: int, other_than: str) -> int | None:
+        """When the watch first saw a leader other than `other_than` at or after `at_ms`."""
+        for sample in self.samples:
+            if sample.at_ms >= at_ms and sample.leader and sample.leader != other_than:
+                return sample.at_ms
+        return None
+
+    def leaderless_seconds(self) -> float:
+        return sum(self.leaderless_windows())
+
     def leaders(self) -> list[str]:
         """The leaders in the order they held office (leaderless rounds left out)."""
         out: list[str] = []
@@ -120,9 +169,16 @@ class LeaderWatch:
 
 
 def parse(line: str) -> Sample:
-    at, *answers = line.split()
+    at, *answers, voters, failed = line.split()
     leaders = {}
     for answer in answers:
         server, _, leader = answer.partition("=")
         leaders[server] = "" if leader == "-" else leader
-    return Sample(int(at), leaders)
+    names = voters.removeprefix("voters=")
+    count = failed.removeprefix("failed=")
+    return Sample(
+        int(at),
+        leaders,
+        () if names == "-" else tuple(names.split(",")),
+        None if count == "-" else int(count),
+    )

@@ -41,7 +41,7 @@ def assert_data_kept(release: Release, data: dict[str, str]) -> None:
 def test_upgrade_rolls_servers_one_at_a_time(life: Release, seeded: dict[str, str]) -> None:
     key = life.gossip_key()
     before = {p.metadata.name: p.metadata.uid for p in life.pods("server")}
-    with LeaderWatch(life, servers=3) as watch:
+    with LeaderWatch(life) as watch:
         life.upgrade(consul={"logLevel": "debug"})
     after = {p.metadata.name: p.metadata.uid for p in life.pods("server")}
     assert set(after) == set(before)

@@ -66,7 +66,7 @@ def test_scale_down_five_to_three_keeps_the_leader_and_leaves_no_stale_voter(
 ) -> None:
     stay = [scaled.server_pod(i) for i in range(3)]
     before = {name: uid for name, uid in scaled.incarnations("server").items() if name in stay}
-    with LeaderWatch(scaled, servers=5) as watch:
+    with LeaderWatch(scaled) as watch:
         scaled.upgrade(server={"replicas": 3, "disruptionBudget": {"maxUnavailable": 1}})
         wait_for(lambda: voters(scaled) == stay, "exactly the 3 staying voters", 120)
     raft = scaled.api("server").raft_servers()

@@ -184,7 +184,7 @@ def chart_secrets(kube: Kube, release: Release) -> dict[str, dict[str, str]]:
 def test_the_leader_hands_over_under_deny(kube: Kube, secure: Release) -> None:
     leader_ip = secure.api("server").leader().rsplit(":", 1)[0]
     (leader,) = [p.metadata.name for p in secure.pods("server") if p.status.pod_ip == leader_ip]
-    with LeaderWatch(secure, servers=3) as watch:
+    with LeaderWatch(secure) as watch:
         kube.core.delete_namespaced_pod(leader, secure.namespace)
         wait_for(
             lambda: watch.current_leader() not in ("", f"{leader_ip}:8300"),
@@ -316,7 +316,7 @@ def test_tls_comes_to_a_running_release_in_three_rolling_steps(
         {"verifyIncoming": True},
     ]
     # Plain HTTP stays on throughout, so the watch keeps sampling it.
-    with LeaderWatch(release, servers=3) as watch:
+    with LeaderWatch(release) as watch:
         for step in steps:
             release.upgrade(tls=step)
     windows = watch.leaderless_windows()

@@ -1,0 +1,71 @@
+"""Node faults on three servers with TLS and ACLs on: a worker node that runs a server and a
+client stopped and started again (`docker stop` of its kind node), and a server's node cut off
+from the others and healed. The writers run on a node the fault leaves alone."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from scenario import Chaos, ChaosFactory, pod_at
+from writer import Writer
+
+pytestmark = pytest.mark.chaos
+
+# Everything the node sends or receives on its network (to the other nodes, their pods and the
+# API server) is dropped; traffic between the pods of the node stays.
+CUT = ("INPUT -i eth0", "OUTPUT -o eth0", "FORWARD -i eth0", "FORWARD -o eth0")
+
+
+@pytest.fixture(scope="module")
+def chaos(chaos_factory: ChaosFactory) -> Chaos:
+    return chaos_factory("nodes")
+
+
+def docker(*args: str) -> None:
+    subprocess.run(["docker", *args], check=True, capture_output=True, text=True, timeout=120)
+
+
+def follower_and_nodes(chaos: Chaos) -> tuple[str, str, str]:
+    """A follower, its node, and a node with neither it nor the leader (for the writers)."""
+    leader_pod = pod_at(chaos.release, chaos.release.api("server").leader())
+    pods = {p.metadata.name: p.spec.node_name for p in chaos.release.pods("server")}
+    follower = next(name for name in sorted(pods) if name != leader_pod)
+    spare = next(node for name, node in pods.items() if name not in (follower, leader_pod))
+    return follower, pods[follower], spare
+
+
+def test_a_lost_worker_node_keeps_quorum_and_its_agents_rejoin(chaos: Chaos) -> None:
+    follower, node, spare = follower_and_nodes(chaos)
+    with chaos.measure("worker node stopped, then started", writer_node=spare) as m:
+        docker("stop", node)
+        time.sleep(30)  # writes go on while the node is gone
+        docker("start", node)
+    assert m.row.lost == 0
+    assert m.watch.leaderless_windows() == [], "two of three servers keep quorum"
+    assert set(m.watch.voter_sets()[-1]) == {chaos.release.server_pod(i) for i in range(3)}
+    assert follower in {p.metadata.name for p in chaos.release.pods("server")}
+
+
+def test_a_partitioned_server_acknowledges_nothing_and_loses_nothing(chaos: Chaos) -> None:
+    release = chaos.release
+    follower, node, spare = follower_and_nodes(chaos)
+    url = f"https://{chaos.cluster_ip('client')}:8501"
+    with (
+        chaos.measure("a server's node partitioned, then healed", writer_node=spare) as m,
+        Writer(release, "minority", url, chaos.token, node) as minority,
+    ):
+        cut_at = int(time.time() * 1000)
+        docker("exec", node, "sh", "-c", "; ".join(f"iptables -I {rule} -j DROP" for rule in CUT))
+        time.sleep(30)
+        healed_at = int(time.time() * 1000)
+        docker("exec", node, "sh", "-c", "; ".join(f"iptables -D {rule} -j DROP" for rule in CUT))
+        time.sleep(5)
+    api = release.api("server")
+    assert m.row.lost == 0 and minority.lost(api) == []
+    # A write in flight at the cut may still have been committed; none started a second later.
+    during = [w for w in minority.acknowledged if cut_at + 1000 <= w.start_ms <= healed_at]
+    assert during == [], "the minority side acknowledged writes"
+    assert m.watch.leaderless_windows() == []
+    assert follower in {p.metadata.name for p in release.pods("server")}

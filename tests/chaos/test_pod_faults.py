@@ -1,0 +1,151 @@
+"""Pod faults on three servers with TLS and ACLs on: the leader deleted or killed, a follower
+deleted, every server deleted at once, a rolling configuration change, a gossip key rotation,
+and server nodes drained under the PodDisruptionBudget. The scenarios run in file order on one
+release; each ends with the cluster whole again and every acknowledged write read back."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import time
+
+import pytest
+from kube import exec_in_pod, run, tools_env, wait_for
+from scenario import Chaos, ChaosFactory, server_shell
+
+pytestmark = pytest.mark.chaos
+
+
+@pytest.fixture(scope="module")
+def chaos(chaos_factory: ChaosFactory) -> Chaos:
+    return chaos_factory("pods")
+
+
+def test_a_deleted_leader_hands_over_in_under_a_second(chaos: Chaos) -> None:
+    with chaos.measure("leader pod deleted") as m:
+        leader = m.watch.current_leader()
+        chaos.kube.core.delete_namespaced_pod(m.leader_pod(), chaos.release.namespace)
+    assert m.row.lost == 0
+    assert m.watch.leaders()[0] == leader and len(m.watch.leaders()) >= 2, m.watch.leaders()
+    assert max(m.watch.leaderless_windows(), default=0) < 1, m.watch.leaderless_windows()
+
+
+def test_a_killed_leader_is_replaced_within_five_seconds(chaos: Chaos) -> None:
+    release = chaos.release
+    with chaos.measure("leader killed (SIGKILL, no preStop)") as m:
+        pod = m.leader_pod()
+        restarts = release.incarnations("server")[pod][1]
+        # The agent is dumb-init's child; with it gone the container restarts, no preStop.
+        kill = ["sh", "-c", "kill -9 $(cat /proc/1/task/1/children)"]
+        exec_in_pod(chaos.kube, release.namespace, pod, kill)
+        wait_for(
+            lambda: release.incarnations("server")[pod][1] > restarts,
+            "the killed agent's container to restart",
+            timeout=60,
+            interval=0.5,
+        )
+    # The killed server may come back and win the election itself, so "replaced" is judged by
+    # the cluster: no leaderless stretch, and no write outage, longer than 5 s.
+    assert m.row.lost == 0
+    assert max(m.watch.leaderless_windows(), default=0) <= 5, m.watch.leaderless_windows()
+    assert m.via_client.longest_outage() <= 5
+
+
+def test_a_deleted_follower_costs_no_election(chaos: Chaos) -> None:
+    with chaos.measure("follower pod deleted") as m:
+        leader, pod = m.watch.current_leader(), m.leader_pod()
+        follower = next(
+            p.metadata.name for p in chaos.release.pods("server") if p.metadata.name != pod
+        )
+        chaos.kube.core.delete_namespaced_pod(follower, chaos.release.namespace)
+    assert m.row.lost == 0
+    assert m.watch.leaders() == [leader] and m.watch.leaderless_windows() == []
+
+
+def test_every_server_deleted_at_once_comes_back_with_the_data(chaos: Chaos) -> None:
+    with chaos.measure("every server pod deleted at once") as m:
+        chaos.kube.core.delete_collection_namespaced_pod(
+            chaos.release.namespace,
+            label_selector=f"app.kubernetes.io/instance={chaos.release.name},"
+            "app.kubernetes.io/component=server",
+        )
+    # Whole again means the client agents are all back too, on their own.
+    assert m.row.lost == 0 and m.row.whole_after_s > 0
+
+
+def test_a_rolling_config_change_fails_no_write_through_a_client(chaos: Chaos) -> None:
+    before = chaos.release.incarnations("server")
+    with chaos.measure("helm upgrade restarting every server") as m:
+        chaos.release.upgrade(server={"extraConfig": {"log_level": "debug"}})
+    after = chaos.release.incarnations("server")
+    assert all(before[name][0] != after[name][0] for name in before), "every server rolled"
+    assert m.row.lost == 0
+    assert m.via_client.failed == [], [(w.n, w.start_ms) for w in m.via_client.failed]
+    assert m.row.elections <= len(before), m.watch.leaders()
+
+
+def test_a_gossip_key_rotation_loses_no_member(chaos: Chaos) -> None:
+    release = chaos.release
+    secret = release.gossip_secret()
+    with chaos.measure("gossip key rotated, a client restarted midway") as m:
+        old, new = release.gossip_key(), server_shell(release, "consul keygen").strip()
+        server_shell(release, f"consul keyring -install {new}")
+        server_shell(release, f"consul keyring -use {new}")
+        data = {"key": base64.b64encode(new.encode()).decode()}
+        release.kube.core.patch_namespaced_secret(secret, release.namespace, {"data": data})
+        restarted = release.pods("client")[0].metadata.name
+        release.kube.core.delete_namespaced_pod(restarted, release.namespace)
+        wait_for(
+            lambda: (
+                restarted not in {p.metadata.name for p in release.pods("client")}
+                and all(p.status.phase == "Running" for p in release.pods("client"))
+            ),
+            "the restarted client's successor",
+            timeout=120,
+        )
+        wait_for(
+            lambda: all(mem["Status"] == 1 for mem in release.api("server").members()),
+            "every member alive with the new key",
+            timeout=120,
+        )
+        server_shell(release, f"consul keyring -remove {old}")
+    assert m.row.lost == 0
+    assert m.watch.most_failed_members() == 0
+    for pool in release.api("server").keyring():
+        assert list(pool["Keys"]) == [new], pool
+
+
+def test_a_second_server_node_drains_only_once_the_first_server_is_back(chaos: Chaos) -> None:
+    release = chaos.release
+    nodes = {p.metadata.name: p.spec.node_name for p in release.pods("server")}
+    first, second = release.server_pod(0), release.server_pod(1)
+    drain = ["kubectl", "drain", "--ignore-daemonsets", "--delete-emptydir-data"]
+    drain += ["--pod-selector", "app.kubernetes.io/component=server", "--timeout=300s"]
+    with chaos.measure(
+        "server nodes drained one after the other", nodes[release.server_pod(2)]
+    ) as m:
+        run([*drain, nodes[first]])
+        blocked = subprocess.Popen(
+            [*drain, nodes[second]],
+            env=tools_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        time.sleep(20)
+        assert blocked.poll() is None, "the PodDisruptionBudget must hold the second drain"
+        run(["kubectl", "uncordon", nodes[first]])
+        back = wait_for(
+            lambda: any(
+                p.metadata.name == first and all(c.ready for c in p.status.container_statuses or [])
+                for p in release.pods("server")
+            ),
+            "the first server ready again",
+        )
+        first_back = time.monotonic()
+        out, _ = blocked.communicate(timeout=300)
+        second_drained = time.monotonic()
+        assert back and blocked.returncode == 0, out
+        run(["kubectl", "uncordon", nodes[second]])
+    assert second_drained >= first_back
+    assert m.row.lost == 0
