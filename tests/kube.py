@@ -98,7 +98,12 @@ def exec_in_pod(
         if not is_open:
             break
     resp.close()
-    return ExecResult(resp.returncode or 0, "".join(out), "".join(err))
+    try:
+        code = resp.returncode or 0
+    except ValueError as e:
+        # The client reads a failure to start (e.g. "container not found") as an exit code.
+        return ExecResult(-1, "".join(out), f"{''.join(err)}{e}")
+    return ExecResult(code, "".join(out), "".join(err))
 
 
 def wait_for(
