@@ -13,7 +13,7 @@ import pytest
 from kube import Kube, kubeconfig
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from release import CONSUL_IMAGE, NamespaceFactory, Release, ReleaseFactory
+from release import CONSUL_IMAGE, NamespaceFactory, Release, ReleaseFactory, image_values
 from render import Manifest, render
 
 
@@ -77,12 +77,10 @@ def namespace_factory(kube: Kube) -> Iterator[NamespaceFactory]:
 def release_factory(kube: Kube, consul_image: str) -> Iterator[ReleaseFactory]:
     """Installs releases with `helm install --wait` (install=False: the test installs it);
     uninstalls what is left after the module."""
-    repository, _, tag = consul_image.rpartition(":")
     installed: list[Release] = []
 
     def make(name: str, namespace: str, *, install: bool = True, **values: Any) -> Release:
-        image = {"image": {"repository": repository, "tag": tag}}
-        release = Release(kube, name, namespace, image)
+        release = Release(kube, name, namespace, image_values(consul_image))
         installed.append(release)
         if install:
             release.install(**values)

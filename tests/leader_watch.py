@@ -89,7 +89,7 @@ class LeaderWatch:
             self.release.kube,
             self.release.namespace,
             self.name,
-            self._image(),
+            self.release.image,
             ["/bin/sh", "-c", POLL],
             env,
             node=self.node,
@@ -104,10 +104,6 @@ class LeaderWatch:
         self.release.kube.core.delete_namespaced_pod(
             self.name, self.release.namespace, grace_period_seconds=0
         )
-
-    def _image(self) -> str:
-        pod = self.release.pods("server")[0]
-        return pod.spec.containers[0].image
 
     def _read(self) -> list[Sample]:
         log = self.release.kube.core.read_namespaced_pod_log(self.name, self.release.namespace)

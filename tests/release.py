@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 from consul_api import ConsulAPI
-from kube import Kube, run, wait_for
+from kube import Kube, exec_in_pod, run, wait_for
 from kubernetes import client
 from render import CHART, Manifest, helm, merge_values, render, secret_files
 
@@ -60,6 +60,19 @@ class Release:
 
     def server_pod(self, ordinal: int) -> str:
         return f"{self.statefulset}-{ordinal}"
+
+    def server_shell(self, script: str, ordinal: int = 0) -> str:
+        """A shell script in a server, its consul CLI set up (the CA, the management token)."""
+        result = exec_in_pod(
+            self.kube, self.namespace, self.server_pod(ordinal), ["sh", "-ec", script]
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    @property
+    def image(self) -> str:
+        """The Consul image the servers run; toolbox, watch and writer pods use it too."""
+        return self.pods("server")[0].spec.containers[0].image
 
     def gossip_secret(self) -> str:
         """The Secret the agents read their gossip key from."""
@@ -174,7 +187,13 @@ class Release:
         )
 
 
-# Fixture types (tests/cluster/conftest.py): make a fresh namespace from a prefix (and a Pod
+def image_values(image: str) -> dict[str, dict[str, str]]:
+    """The chart's image values for an image reference `repository:tag`."""
+    repository, _, tag = image.rpartition(":")
+    return {"image": {"repository": repository, "tag": tag}}
+
+
+# Fixture types (tests/conftest.py): make a fresh namespace from a prefix (and a Pod
 # Security level, restricted unless given); install a release (name, namespace, *,
 # install=True, **values).
 NamespaceFactory = Callable[..., str]

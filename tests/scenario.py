@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from kube import Kube, exec_in_pod, wait_for, worker_nodes
+from kube import Kube, wait_for, worker_nodes
 from leader_watch import LeaderWatch
 from release import Release
 from writer import Writer
@@ -59,24 +59,14 @@ def pod_at(release: Release, address: str) -> str:
     return pod
 
 
-def server_shell(release: Release, script: str, ordinal: int = 0) -> str:
-    """A shell command in a server with the consul CLI set up (its CA, the management token)."""
-    result = exec_in_pod(
-        release.kube, release.namespace, release.server_pod(ordinal), ["sh", "-ec", script]
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def writer_token(release: Release) -> str:
     """A token that may write under chaos/ and nothing else (made once per release)."""
     rules = json.dumps({"key_prefix": {"chaos/": {"policy": "write"}}})
-    server_shell(
-        release,
+    release.server_shell(
         f"consul acl policy read -name chaos >/dev/null 2>&1 || "
         f"consul acl policy create -name chaos -rules '{rules}' >/dev/null",
     )
-    made = server_shell(release, "consul acl token create -policy-name chaos -format=json")
+    made = release.server_shell("consul acl token create -policy-name chaos -format=json")
     return json.loads(made)["SecretID"]
 
 

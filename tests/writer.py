@@ -65,12 +65,11 @@ class Writer:
             {"name": "PAUSE", "value": str(self.pause)},
             {"name": "CURL_ARGS", "value": "-k" if self.url.startswith("https") else ""},
         ]
-        image = self.release.pods("server")[0].spec.containers[0].image
         start_pod(
             self.release.kube,
             self.release.namespace,
             self.name,
-            image,
+            self.release.image,
             ["/bin/sh", "-c", WRITE],
             env,
             node=self.node,

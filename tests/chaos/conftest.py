@@ -4,12 +4,11 @@ printed at the end of the session (and written to $CHAOS_FIGURES when set)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from kube import Kube
-from release import Release
+from release import NamespaceFactory, ReleaseFactory
 from render import merge_values
 from scenario import FIGURES, SECURE, Chaos, ChaosFactory, writer_token
 
@@ -37,7 +36,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture(scope="module")
 def chaos_factory(
-    kube: Kube, namespace_factory: Callable[..., str], release_factory: Callable[..., Release]
+    kube: Kube, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
 ) -> ChaosFactory:
     """Installs a release with TLS and ACLs on (plus `values`) and gives its Chaos."""
 

@@ -9,7 +9,7 @@ import os
 
 import pytest
 from kube import wait_for
-from release import Release
+from release import Release, image_values
 from render import REPO
 from scenario import Chaos, ChaosFactory
 
@@ -26,11 +26,6 @@ def previous_image() -> str:
         if line and not line.startswith("#")
     )
     return f"hashicorp/consul:{pins['CONSUL_PREVIOUS_VERSION']}"
-
-
-def image_values(image: str) -> dict[str, dict[str, str]]:
-    repository, _, tag = image.rpartition(":")
-    return {"image": {"repository": repository, "tag": tag}}
 
 
 def versions(release: Release) -> dict[str, str]:

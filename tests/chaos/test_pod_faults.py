@@ -11,7 +11,7 @@ import time
 
 import pytest
 from kube import exec_in_pod, run, tools_env, wait_for
-from scenario import Chaos, ChaosFactory, server_shell
+from scenario import Chaos, ChaosFactory
 
 pytestmark = pytest.mark.chaos
 
@@ -88,9 +88,9 @@ def test_a_gossip_key_rotation_loses_no_member(chaos: Chaos) -> None:
     release = chaos.release
     secret = release.gossip_secret()
     with chaos.measure("gossip key rotated, a client restarted midway") as m:
-        old, new = release.gossip_key(), server_shell(release, "consul keygen").strip()
-        server_shell(release, f"consul keyring -install {new}")
-        server_shell(release, f"consul keyring -use {new}")
+        old, new = release.gossip_key(), release.server_shell("consul keygen").strip()
+        release.server_shell(f"consul keyring -install {new}")
+        release.server_shell(f"consul keyring -use {new}")
         data = {"key": base64.b64encode(new.encode()).decode()}
         release.kube.core.patch_namespaced_secret(secret, release.namespace, {"data": data})
         restarted = release.pods("client")[0].metadata.name
@@ -108,7 +108,7 @@ def test_a_gossip_key_rotation_loses_no_member(chaos: Chaos) -> None:
             "every member alive with the new key",
             timeout=120,
         )
-        server_shell(release, f"consul keyring -remove {old}")
+        release.server_shell(f"consul keyring -remove {old}")
     assert m.row.lost == 0
     assert m.watch.most_failed_members() == 0
     for pool in release.api("server").keyring():

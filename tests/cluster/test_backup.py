@@ -91,18 +91,9 @@ def test_a_failed_snapshot_fails_the_job(kube: Kube, backed_up: Release) -> None
     assert "Permission denied" in log and "kept" not in log
 
 
-def server_shell(kube: Kube, release: Release, script: str) -> str:
-    """A shell command in server 0 with the consul CLI set up (HTTPS, management token)."""
-    result = exec_in_pod(kube, release.namespace, release.server_pod(0), ["sh", "-ec", script])
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_restore_drill(kube: Kube, backed_up: Release) -> None:
     api = backed_up.api("server")
-    server_shell(
-        kube,
-        backed_up,
+    backed_up.server_shell(
         f'jq -n \'[range({KEYS}) | {{key: "drill/\\(.)", flags: 0, value: ("v\\(.)" | @base64)}}]\''
         " | consul kv import - >/dev/null",
     )
@@ -112,16 +103,14 @@ def test_restore_drill(kube: Kube, backed_up: Release) -> None:
         resp = api.request("PUT", "/v1/catalog/register", json.dumps(external))
         assert resp.status == 200, resp.body
     user_token = json.loads(
-        server_shell(
-            kube,
-            backed_up,
+        backed_up.server_shell(
             "consul acl token create -description drill -node-identity=drill:dc1 -format=json",
         )
     )
     tokens = {t: backed_up.secret_value(f"acl-{t}", "token") for t in TOKENS}
     tokens["user"] = user_token["SecretID"]
     # A snapshot also carries the autopilot settings; the restore must put the chart's back.
-    server_shell(kube, backed_up, "consul operator autopilot set-config -min-quorum=1")
+    backed_up.server_shell("consul operator autopilot set-config -min-quorum=1")
     ok, log = run_job(kube, backed_up, "before-the-loss")
     match = KEPT.search(log)
     assert ok and match, log
