@@ -14,9 +14,32 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Protocol
 
-from kube import start_pod, wait_for
-from release import Release
+from kube import Kube, start_pod, wait_for
+
+
+class Deployment(Protocol):
+    """What the instruments need of a Consul cluster: a Release of the chart, or one of the
+    hand-made layouts the benchmarks compare it with."""
+
+    kube: Kube
+    namespace: str
+
+    @property
+    def image(self) -> str: ...
+
+    @property
+    def tls(self) -> bool: ...
+
+    def service(self, component: str) -> str:
+        """The name of a component's Service; "ui" reaches every server."""
+        ...
+
+    def token(self, name: str = "management") -> str:
+        """An ACL token by name; "" where ACLs are off."""
+        ...
+
 
 POLL = """
 peers=""
@@ -67,7 +90,7 @@ class Sample:
 class LeaderWatch:
     """Start with `with LeaderWatch(release) as watch:`; read it after."""
 
-    release: Release
+    release: Deployment
     node: str | None = None  # where the watch runs: a node the scenario leaves alone
     name: str = "leader-watch"
     samples: list[Sample] = field(default_factory=list)
@@ -95,24 +118,25 @@ class LeaderWatch:
             node=self.node,
         )
         # Only a watch that already sees the leader can tell when it goes.
-        wait_for(lambda: self._read() and self.samples[-1].leader, "the watch to see a leader")
+        wait_for(lambda: self.read() and self.samples[-1].leader, "the watch to see a leader")
         return self
 
     def __exit__(self, *_: object) -> None:
         time.sleep(1)  # the last rounds
-        self._read()
+        self.read()
         self.release.kube.core.delete_namespaced_pod(
             self.name, self.release.namespace, grace_period_seconds=0
         )
 
-    def _read(self) -> list[Sample]:
+    def read(self) -> list[Sample]:
+        """Every sample so far, read anew from the watch pod's log."""
         log = self.release.kube.core.read_namespaced_pod_log(self.name, self.release.namespace)
         self.samples = [parse(line) for line in log.splitlines() if line.strip()]
         return self.samples
 
     def current_leader(self) -> str:
         """The leader in the newest sample ("" for none), read while the watch runs."""
-        return self._read()[-1].leader
+        return self.read()[-1].leader
 
     def leaderless_windows(self) -> list[float]:
         """Seconds of each run of rounds in which no majority named a leader."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from kube import Kube, wait_for, worker_nodes
 from leader_watch import LeaderWatch
 from release import Release
-from writer import Writer
+from writer import Write, Writer
 
 # The scenarios run with TLS (HTTPS only) and ACLs on, as production would.
 SECURE = {"tls": {"enabled": True, "httpsOnly": True}, "acl": {"enabled": True}}
@@ -31,6 +32,7 @@ class Row:
     leaderless_s: float = 0.0
     elections: int = 0
     whole_after_s: float = 0.0
+    failures: str = ""  # what the failed writes were answered, e.g. "000 x3; 500 EOF x1"
 
 
 FIGURES: list[Row] = []
@@ -143,11 +145,19 @@ class Chaos:
         api = release.api("server")
         row.acknowledged = sum(len(w.acknowledged) for w in started)
         row.failed = sum(len(w.failed) for w in started)
+        row.failures = failure_kinds([f for w in started for f in w.failed])
         row.lost = sum(len(w.lost(api)) for w in started)
         row.longest_outage_s = max((w.longest_outage() for w in started), default=0)
         row.leaderless_s = watch.leaderless_seconds()
         row.elections = watch.elections()
         FIGURES.append(row)
+
+
+def failure_kinds(failed: list[Write]) -> str:
+    """The failed writes' answers, most common first, each with its count (000: no answer in
+    the writer's time)."""
+    counts = Counter(w.answer[:80] for w in failed)
+    return "; ".join(f"{answer} x{n}" for answer, n in counts.most_common())
 
 
 # Fixture type (tests/chaos/conftest.py): install a release with TLS and ACLs (name, servers=3,

@@ -12,17 +12,17 @@ import base64
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from consul_api import ConsulAPI
+from consul_api import ConsulAPI, Response
 from kube import exec_in_pod, start_pod, wait_for
-from release import Release
+from leader_watch import Deployment
 
 WRITE = """
 n=0
 while [ ! -e /tmp/stop ]; do
   n=$((n + 1))
   start=$(date +%s%3N)
-  answer=$(curl -s --max-time 2 $CURL_ARGS -H "X-Consul-Token: $TOKEN" -X PUT --data "$n" \\
-    -w ' %{http_code}' "$URL/v1/kv/$PREFIX/$n" | tr -d '\\n')
+  answer=$(curl -s --max-time "$MAX_TIME" $CURL_ARGS -H "X-Consul-Token: $TOKEN" \\
+    -X PUT --data "$n" -w ' %{http_code}' "$URL/v1/kv/$PREFIX/$n" | tr -d '\\n')
   echo "$n $start $(date +%s%3N) ${answer:-none 000}"
   sleep "$PAUSE"
 done
@@ -36,6 +36,7 @@ class Write:
     start_ms: int
     end_ms: int
     acknowledged: bool
+    answer: str  # Consul's body and the HTTP status (000: no answer within curl's time)
 
 
 @dataclass
@@ -43,12 +44,15 @@ class Writer:
     """Start with `with Writer(release, name, url, token, node) as writer:`; read it after.
     `node` pins the pod (and so, through the node-local Service, its client agent)."""
 
-    release: Release
+    release: Deployment
     name: str
     url: str
     token: str
     node: str | None = None
     pause: float = 0.04  # with curl's own time, about 20 writes a second
+    # Longer than an agent's rpc_hold_timeout (7 s), which holds a write through an election:
+    # a write that waits and is then applied is acknowledged, as a user's client would see it.
+    max_time: float = 10
     writes: list[Write] = field(default_factory=list)
 
     @property
@@ -63,6 +67,7 @@ class Writer:
             {"name": "PREFIX", "value": self.prefix},
             {"name": "TOKEN", "value": self.token},
             {"name": "PAUSE", "value": str(self.pause)},
+            {"name": "MAX_TIME", "value": str(self.max_time)},
             {"name": "CURL_ARGS", "value": "-k" if self.url.startswith("https") else ""},
         ]
         start_pod(
@@ -120,8 +125,15 @@ class Writer:
 
     def lost(self, api: ConsulAPI) -> list[int]:
         """Acknowledged writes a consistent read does not give back as written."""
-        resp = api.request("GET", f"/v1/kv/{self.prefix}/?recurse&consistent")
-        assert resp.status in (200, 404), resp.body
+
+        # Loss is judged by a read that a leader answers; availability is the watch's to judge.
+        def read() -> Response:
+            resp = api.request("GET", f"/v1/kv/{self.prefix}/?recurse&consistent")
+            if resp.status not in (200, 404):
+                raise AssertionError(f"HTTP {resp.status}: {resp.body}")
+            return resp
+
+        resp = wait_for(read, f"a consistent read of {self.prefix}", timeout=60)
         stored = {}
         if resp.status == 200:
             for entry in resp.json():
@@ -136,4 +148,5 @@ def decoded(value: str | None) -> str | None:
 def parse(line: str) -> Write:
     """`n start end body status`, where an error body may hold spaces."""
     n, start, end, *body, status = line.split()
-    return Write(int(n), int(start), int(end), status == "200" and body == ["true"])
+    acknowledged = status == "200" and body == ["true"]
+    return Write(int(n), int(start), int(end), acknowledged, " ".join([*body, status]))

@@ -18,14 +18,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     lines = [
         "| scenario | writes acknowledged | failed | lost | longest write outage (s) "
-        "| leaderless (s) | elections | whole again after (s) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| leaderless (s) | elections | whole again after (s) | failed writes answered |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in FIGURES:
         lines.append(
             f"| {r.scenario} | {r.acknowledged} | {r.failed} | {r.lost} | "
             f"{r.longest_outage_s:.2f} | {r.leaderless_s:.2f} | {r.elections} | "
-            f"{r.whole_after_s:.1f} |"
+            f"{r.whole_after_s:.1f} | {r.failures.replace('|', '/')} |"
         )
     terminalreporter.write_sep("=", "chaos figures")
     for line in lines:

@@ -80,7 +80,7 @@ def test_a_rolling_config_change_fails_no_write_through_a_client(chaos: Chaos) -
     after = chaos.release.incarnations("server")
     assert all(before[name][0] != after[name][0] for name in before), "every server rolled"
     assert m.row.lost == 0
-    assert m.via_client.failed == [], [(w.n, w.start_ms) for w in m.via_client.failed]
+    assert m.via_client.failed == [], [(w.n, w.start_ms, w.answer) for w in m.via_client.failed]
     assert m.row.elections <= len(before), m.watch.leaders()
 
 
