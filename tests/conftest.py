@@ -3,18 +3,55 @@ fresh namespaces and releases in it (the cluster and chaos tiers)."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kube import Kube, kubeconfig
+from kube import CACHE, Kube, kubeconfig
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from release import CONSUL_IMAGE, NamespaceFactory, Release, ReleaseFactory, image_values
 from render import Manifest, render
+
+TIERS = {"not cluster": "unit", "cluster": "cluster", "chaos": "chaos"}
+STARTED = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[STARTED] = time.monotonic()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A whole tier's wall time (`make test` runs each one whole: no -k, one tests/ folder)
+    goes to $CACHE/timings.jsonl, for `make bench` to report."""
+    config = session.config
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller times the tier
+        return
+    tier = TIERS.get(config.option.markexpr)
+    if (
+        not tier
+        or config.option.keyword
+        or config.option.collectonly
+        or config.args != [f"tests/{tier}"]
+    ):
+        return
+    if tier == "unit":
+        tier += f"-{Path(os.environ.get('HELM', 'helm')).name}"
+    entry = {
+        "tier": tier,
+        "seconds": round(time.monotonic() - config.stash[STARTED], 1),
+        "exit": int(exitstatus),
+        "tests": session.testscollected,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "timings.jsonl").open("a") as f:
+        f.write(json.dumps(entry) + "\n")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,74 @@
+"""A node drain while no server is ready: the PodDisruptionBudget must not hold the node
+hostage to a cluster that cannot come up. It cordons a node every other test would use, so it
+runs in the chaos tier, alone."""
+
+from __future__ import annotations
+
+import pytest
+from kube import Kube, run, wait_for, worker_nodes
+from release import NamespaceFactory, ReleaseFactory
+
+pytestmark = pytest.mark.chaos
+
+
+def test_a_drain_is_allowed_while_no_server_is_ready(
+    kube: Kube, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
+) -> None:
+    node = worker_nodes(kube)[0]
+    # One node for three servers under required anti-affinity: one runs, never gets a leader
+    # and never turns ready; the budget then counts no healthy pod at all.
+    values = {
+        "server": {"nodeSelector": {"kubernetes.io/hostname": node}},
+        "client": {"enabled": False},
+        "gossipEncryption": {"enabled": False},
+    }
+    release = release_factory("drain", namespace_factory("drain"), install=False)
+    # No hooks: the autopilot hook would wait for a leader that cannot come.
+    release.install(flags=["--no-hooks"], **values)
+    pod_name = release.server_pod(0)
+    wait_for(
+        lambda: (
+            kube.core.read_namespaced_pod(pod_name, release.namespace).status.phase == "Running"
+        ),
+        "server-0 running",
+        timeout=120,
+    )
+    pdb = kube.policy.read_namespaced_pod_disruption_budget(
+        release.name_of("PodDisruptionBudget", "server"), release.namespace
+    )
+    wait_for(
+        lambda: (
+            (
+                s := kube.policy.read_namespaced_pod_disruption_budget(
+                    pdb.metadata.name, release.namespace
+                ).status
+            )
+            and s.observed_generation == pdb.metadata.generation
+            and s.current_healthy == 0
+        ),
+        "the budget to count no healthy server",
+        timeout=60,
+    )
+    status = kube.policy.read_namespaced_pod_disruption_budget(
+        pdb.metadata.name, release.namespace
+    ).status
+    assert status.disruptions_allowed == 0, "a healthy-pod budget alone would refuse this drain"
+    try:
+        run(
+            [
+                "kubectl",
+                "drain",
+                node,
+                f"--pod-selector=app.kubernetes.io/instance={release.name}",
+                "--ignore-daemonsets",
+                "--delete-emptydir-data",
+                "--timeout=60s",
+            ],
+            timeout=120,
+        )
+    finally:
+        run(["kubectl", "uncordon", node])
+    events = kube.core.list_namespaced_event(
+        release.namespace, field_selector=f"involvedObject.name={pod_name}"
+    ).items
+    assert any(e.reason == "Killing" for e in events), "the drain evicted the unready server"
