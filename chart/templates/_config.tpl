@@ -1,6 +1,12 @@
 {{/* Agent configuration, built as dicts and rendered as JSON into the ConfigMaps. Each takes the chart root ($). */}}
 
-{{/* consul.config.common: the configuration servers and clients share, as JSON. */}}
+{{/*
+consul.config.common: the configuration servers and clients share, as JSON.
+retry_interval is 1s, not Consul's 30s (nor the 10s this chart had): at install every agent
+starts before the headless Service lists any server, so its first join finds nobody, and the
+cluster waited one whole interval to form. `make bench` measured install → healthy at 16.9 s
+with 10s against 7.8 s for the same pods running `sleep`. A failed attempt costs one DNS lookup.
+*/}}
 {{- define "consul.config.common" -}}
 {{- $c := .Values.consul }}
 {{- $cfg := dict
@@ -12,7 +18,7 @@
   "client_addr" "0.0.0.0"
   "bind_addr" "0.0.0.0"
   "retry_join" (list (include "consul.joinAddress" .))
-  "retry_interval" "10s"
+  "retry_interval" "1s"
   "rejoin_after_leave" true
   "disable_update_check" true
   "ports" (dict "http" 8500 "dns" 8600 "serf_lan" 8301)
