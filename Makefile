@@ -12,8 +12,9 @@ HELM := .tools/bin/helm
 RELEASE ?= consul
 NAMESPACE ?= consul
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: tools lint test-unit cluster cluster-down up up-from-nothing test-cluster previous-consul test-chaos test docs
+.PHONY: tools lint test-unit cluster cluster-down up up-from-nothing test-cluster previous-consul test-chaos test bench docs
 
 ## tools: helm 3, helm 4 and ct built into .tools/bin, and tox in .venv
 tools: $(TOX)
@@ -64,6 +65,11 @@ test-chaos: tools cluster previous-consul
 
 ## test: everything CI runs (the chaos tier, `make test-chaos`, runs on its own for now)
 test: lint test-unit test-cluster
+
+## bench: benchmarks on that cluster (this chart, the seeds' layouts, the floor); prints a table.
+## BENCH_ARGS passes flags, e.g. BENCH_ARGS="--runs 5 --sections install,failover"
+bench: tools cluster
+	$(TOX) -e bench -- $(BENCH_ARGS)
 
 ## docs: regenerate the README's values table and the schema's descriptions from chart/values.yaml
 docs: $(TOX)
