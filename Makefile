@@ -63,8 +63,8 @@ previous-consul: cluster
 test-chaos: tools cluster previous-consul
 	$(TOX) -e chaos -- $(PYTEST_ARGS)
 
-## test: everything CI runs (the chaos tier, `make test-chaos`, runs on its own for now)
-test: lint test-unit test-cluster
+## test: everything CI runs
+test: lint test-unit test-cluster test-chaos
 
 ## bench: benchmarks on that cluster (this chart, the seeds' layouts, the floor); prints a table.
 ## BENCH_ARGS passes flags, e.g. BENCH_ARGS="--runs 5 --sections install,failover"
