@@ -17,9 +17,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from kube import CACHE, Kube, kubeconfig
-from layouts import Chart, Floor, Layout, seed_000, seed_003
+from layouts import Chart, Floor, Layout, seed
 from load import load
 from release import CONSUL_IMAGE
 from render import REPO
@@ -61,8 +62,8 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 def layouts(kube: Kube, image: str, names: list[str]) -> dict[str, Callable[[], Layout]]:
     makers: dict[str, Callable[[], Layout]] = {
         "chart": lambda: Chart(kube, image),
-        "seed-000": lambda: seed_000(kube, image),
-        "seed-003": lambda: seed_003(kube, image),
+        "seed-000": lambda: seed(kube, image, "seed-000"),
+        "seed-003": lambda: seed(kube, image, "seed-003"),
         "floor": lambda: Floor(kube, image),
     }
     return {name: makers[name] for name in names}
@@ -75,35 +76,28 @@ def run_install(makers: dict[str, Callable[[], Layout]], runs: int, table: Table
         table.add("install → healthy", name, "s", times, note or what)
 
 
+def consul_layouts(makers: dict[str, Callable[[], Layout]]) -> dict[str, Callable[[], Layout]]:
+    """The layouts that run Consul (all but the floor)."""
+    return {name: make for name, make in makers.items() if name != "floor"}
+
+
 def run_failover(makers: dict[str, Callable[[], Layout]], runs: int, table: Table) -> None:
-    for name, make in makers.items():
-        if name == "floor":
-            continue
-        layout = deployed(make())
-        try:
+    for name, make in consul_layouts(makers).items():
+        with deployed(make()) as layout:
             for how in ("deleted", "killed"):
                 result = failover(layout, how, runs)
                 note = result.note
                 table.add(f"leader {how} → new leader", name, "s", result.new_leader_s, note)
                 table.add(f"leader {how}: leaderless", name, "s", result.leaderless_s, note)
-        finally:
-            layout.delete_namespace()
 
 
 def run_restart(makers: dict[str, Callable[[], Layout]], runs: int, table: Table) -> None:
-    for name, make in makers.items():
-        if name == "floor":
-            continue
-        layout = deployed(make())
-        try:
+    for name, make in consul_layouts(makers).items():
+        with deployed(make()) as layout:
             result = rolling_restart(layout, runs)
-        finally:
-            layout.delete_namespace()
-        via = (
-            "writes through a client agent"
-            if name != "seed-003"
-            else "no clients: writes to servers"
-        )
+        via = "writes through a client agent"
+        if name == "seed-003":
+            via = "no clients: writes to servers"
         table.add("rolling restart: leaderless", name, "s", result.leaderless_s, result.note)
         table.add("rolling restart: failed writes", name, "writes", result.failed_writes, via)
         table.add("rolling restart: elections", name, "count", result.elections)
@@ -111,11 +105,8 @@ def run_restart(makers: dict[str, Callable[[], Layout]], runs: int, table: Table
 
 
 def run_load(kube: Kube, image: str, sizes: list[int], runs: int, table: Table) -> None:
-    chart = deployed(Chart(kube, image))
-    try:
+    with deployed(Chart(kube, image)) as chart:
         load(chart, sizes, runs, table)
-    finally:
-        chart.delete_namespace()
 
 
 def run_tiers(runs: int, table: Table) -> None:
@@ -201,6 +192,11 @@ def verdict(text: str, met: bool) -> str:
     return f"- goal {'met' if met else 'MISSED'}: {text}"
 
 
+def report(table: Table, sections: list[str]) -> str:
+    ratios = table.floor_ratios("install → healthy") if "install" in sections else []
+    return "\n".join([table.markdown(), "", *ratios, *goals(table)])
+
+
 def main(argv: list[str]) -> int:
     args = arguments(argv)
     if set(args.sections) - {"tiers"} and not os.path.isfile(kubeconfig()):
@@ -212,25 +208,15 @@ def main(argv: list[str]) -> int:
         print(f"bench: {section} …", file=sys.stderr, flush=True)
         if section == "tiers":
             run_tiers(args.runs, table)
-            continue
-        kube = Kube.connect()
-        if section == "load":
-            run_load(kube, image, args.sizes, args.runs, table)
+        elif section == "load":
+            run_load(Kube.connect(), image, args.sizes, args.runs, table)
         else:
             run = {"install": run_install, "failover": run_failover, "restart": run_restart}
-            run[section](layouts(kube, image, args.layouts), args.runs, table)
-    report = "\n".join(
-        [
-            table.markdown(),
-            "",
-            *(table.floor_ratios("install → healthy") if "install" in args.sections else []),
-            *goals(table),
-        ]
-    )
-    print(report)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(report + "\n")
+            run[section](layouts(Kube.connect(), image, args.layouts), args.runs, table)
+        # Each section's figures are kept as they come: a long run cut short still has them.
+        if args.out:
+            Path(args.out).write_text(report(table, args.sections) + "\n")
+    print(report(table, args.sections))
     return 0
 
 

@@ -180,28 +180,22 @@ class Manifests(Layout):
         return f"http://{self.cluster_ip(self.client_service or self.ui_service)}:8500"
 
 
-def seed_000(kube: Kube, image: str) -> Manifests:
-    return Manifests(
-        kube,
-        image,
-        "seed-000",
-        file="seed-000.yaml",
-        server_label="consul-role=server",
-        ui_service="consul-server",
-        client_service="consul-client",
-        agents=13,
-    )
+# How each seed layout names its servers (label selector), the Service that reaches every
+# server, the one that reaches client agents, and how many agents it runs.
+SEEDS: dict[str, dict[str, Any]] = {
+    "seed-000": {
+        "server_label": "consul-role=server",
+        "ui_service": "consul-server",
+        "client_service": "consul-client",
+        "agents": 13,
+    },
+    "seed-003": {"server_label": "app=consul", "ui_service": "consul-ui", "agents": 3},
+}
 
 
-def seed_003(kube: Kube, image: str) -> Manifests:
-    return Manifests(
-        kube,
-        image,
-        "seed-003",
-        file="seed-003.yaml",
-        server_label="app=consul",
-        ui_service="consul-ui",
-    )
+def seed(kube: Kube, image: str, name: str) -> Manifests:
+    """The layout of bench/baselines/<name>.yaml."""
+    return Manifests(kube, image, name, file=f"{name}.yaml", **SEEDS[name])
 
 
 @dataclass

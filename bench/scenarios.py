@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import TypeVar
 
 from kube import exec_in_pod, wait_for
 from layouts import Layout
 from leader_watch import LeaderWatch, Sample
 from writer import Writer
 
+L = TypeVar("L", bound=Layout)
+
 INSTALL_TIMEOUT = 600
 RECOVERY_TIMEOUT = 120
-ROLLOUT_TIMEOUT = 300  # the chart's rolling restart takes about a minute and a half here
+ROLLOUT_TIMEOUT = 180  # the chart's rolling restart takes about a minute and a half here
 
 
 def healthy_after(layout: Layout, start: float, timeout: float = INSTALL_TIMEOUT) -> float | None:
@@ -61,13 +65,17 @@ def install_to_healthy(make: Callable[[], Layout], runs: int) -> tuple[list[floa
     return times, note
 
 
-def deployed(layout: Layout) -> Layout:
+@contextmanager
+def deployed(layout: L) -> Iterator[L]:
+    """The layout deployed and healthy in a namespace of its own, deleted afterwards."""
     layout.create_namespace()
-    layout.deploy()
-    if healthy_after(layout, time.monotonic()) is None:
+    try:
+        layout.deploy()
+        if healthy_after(layout, time.monotonic()) is None:
+            raise AssertionError(f"{layout.name} not healthy in {INSTALL_TIMEOUT} s after deploy")
+        yield layout
+    finally:
         layout.delete_namespace()
-        raise AssertionError(f"{layout.name} not healthy in {INSTALL_TIMEOUT} s after deploy")
-    return layout
 
 
 def new_leader_at(samples: list[Sample], after_ms: int, old: str) -> int | None:
