@@ -17,6 +17,7 @@ from typing import TypeVar
 from kube import exec_in_pod, wait_for
 from layouts import Layout
 from leader_watch import LeaderWatch, Sample
+from scenario import failure_kinds
 from writer import Writer
 
 L = TypeVar("L", bound=Layout)
@@ -142,6 +143,7 @@ class Rollout:
     failed_writes: list[float] = field(default_factory=list)
     elections: list[float] = field(default_factory=list)
     total_s: list[float] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
     note: str = ""
 
 
@@ -159,6 +161,8 @@ def rolling_restart(layout: Layout, runs: int) -> Rollout:
             took = healthy_after(layout, start, ROLLOUT_TIMEOUT)
         out.leaderless_s.append(watch.leaderless_seconds())
         out.failed_writes.append(len(writer.failed))
+        if writer.failed:
+            out.answers.append(failure_kinds(writer.failed))
         out.elections.append(watch.elections())
         if took is None:
             out.note = f"not healthy within {ROLLOUT_TIMEOUT} s of a rolling restart"
