@@ -91,6 +91,9 @@ class Layout:
         """Where a writer reaches a client agent (the servers, for a layout without clients)."""
         raise NotImplementedError
 
+    def has_clients(self) -> bool:
+        return True
+
     def server_pods(self) -> list[str]:
         pods = self.kube.core.list_namespaced_pod(
             self.namespace, label_selector=self.server_selector()
@@ -178,6 +181,9 @@ class Manifests(Layout):
 
     def writer_url(self) -> str:
         return f"http://{self.cluster_ip(self.client_service or self.ui_service)}:8500"
+
+    def has_clients(self) -> bool:
+        return bool(self.client_service)
 
 
 # How each seed layout names its servers (label selector), the Service that reaches every

@@ -24,7 +24,7 @@ L = TypeVar("L", bound=Layout)
 
 INSTALL_TIMEOUT = 600
 RECOVERY_TIMEOUT = 120
-ROLLOUT_TIMEOUT = 180  # the chart's rolling restart takes about a minute and a half here
+ROLLOUT_TIMEOUT = 180  # the chart's rolling restart of three servers takes about 110 s here
 
 
 def healthy_after(layout: Layout, start: float, timeout: float = INSTALL_TIMEOUT) -> float | None:
