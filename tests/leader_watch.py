@@ -176,6 +176,17 @@ class LeaderWatch:
                 return sample.at_ms
         return None
 
+    def changes_ms(self) -> list[int]:
+        """When the watch first saw each new leader (epoch milliseconds, the watch pod's clock)."""
+        out: list[int] = []
+        last = ""
+        for sample in self.samples:
+            if sample.leader and sample.leader != last:
+                if last:
+                    out.append(sample.at_ms)
+                last = sample.leader
+        return out
+
     def leaderless_seconds(self) -> float:
         return sum(self.leaderless_windows())
 

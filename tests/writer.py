@@ -123,8 +123,8 @@ class Writer:
         gaps = [b - a for a, b in pairwise(starts)]
         return max(gaps, default=0) / 1000
 
-    def lost(self, api: ConsulAPI) -> list[int]:
-        """Acknowledged writes a consistent read does not give back as written."""
+    def stored(self, api: ConsulAPI) -> dict[int, str | None]:
+        """What a consistent read gives back under the prefix: write number -> value."""
 
         # Loss is judged by a read that a leader answers; availability is the watch's to judge.
         def read() -> Response:
@@ -134,11 +134,14 @@ class Writer:
             return resp
 
         resp = wait_for(read, f"a consistent read of {self.prefix}", timeout=60)
-        stored = {}
-        if resp.status == 200:
-            for entry in resp.json():
-                stored[int(entry["Key"].rsplit("/", 1)[1])] = entry["Value"]
-        return [w.n for w in self.acknowledged if decoded(stored.get(w.n)) != str(w.n)]
+        if resp.status == 404:
+            return {}
+        return {int(e["Key"].rsplit("/", 1)[1]): decoded(e["Value"]) for e in resp.json()}
+
+    def lost(self, api: ConsulAPI) -> list[int]:
+        """Acknowledged writes a consistent read does not give back as written."""
+        stored = self.stored(api)
+        return [w.n for w in self.acknowledged if stored.get(w.n) != str(w.n)]
 
 
 def decoded(value: str | None) -> str | None:
