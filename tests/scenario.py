@@ -32,7 +32,8 @@ class Row:
     leaderless_s: float = 0.0
     elections: int = 0
     whole_after_s: float = 0.0
-    failures: str = ""  # what the failed writes were answered, e.g. "000 x3; 500 EOF x1"
+    # What each writer's failed writes were answered, e.g. "via-client: 000 x3; 500 EOF x1"
+    failures: str = ""
 
 
 FIGURES: list[Row] = []
@@ -145,7 +146,10 @@ class Chaos:
         api = release.api("server")
         row.acknowledged = sum(len(w.acknowledged) for w in started)
         row.failed = sum(len(w.failed) for w in started)
-        row.failures = failure_kinds([f for w in started for f in w.failed])
+        # Per writer: the issue bounds failures through the client agent, not through the UI.
+        row.failures = " / ".join(
+            f"{w.name.rsplit('-', 1)[0]}: {failure_kinds(w.failed)}" for w in started if w.failed
+        )
         row.lost = sum(len(w.lost(api)) for w in started)
         row.longest_outage_s = max((w.longest_outage() for w in started), default=0)
         row.leaderless_s = watch.leaderless_seconds()
