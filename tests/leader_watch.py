@@ -152,6 +152,15 @@ class LeaderWatch:
             windows.append((self.samples[-1].at_ms - start) / 1000)
         return windows
 
+    def around_leaderless(self, context: int = 3) -> str:
+        """The rounds around each leaderless run, one per line (who each server named), so a
+        failed bound shows which server stopped answering or naming the leader, and when."""
+        keep: set[int] = set()
+        for i, sample in enumerate(self.samples):
+            if not sample.leader:
+                keep.update(range(max(0, i - context), min(len(self.samples), i + context + 1)))
+        return "\n".join(f"{self.samples[i].at_ms} {self.samples[i].leaders}" for i in sorted(keep))
+
     def elections(self) -> int:
         """Leader changes seen (a leader replaced by itself after a gap counts too)."""
         runs = [s.leader for s in self.samples if s.leader]
