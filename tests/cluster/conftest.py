@@ -3,25 +3,31 @@ cluster itself are in tests/conftest.py, shared with the chaos tier)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from consul_api import ConsulAPI
 from kube import Kube, start_pod
 from release import NamespaceFactory, Release, ReleaseFactory
+from xdist.scheduler import LoadFileScheduling
 
 # The modules that load the host most: the TLS migration rolls three servers three times, and
 # the backup drill imports 10,000 keys, snapshots and restores. Side by side on a 2-core host
 # they starved a cluster into an election (a write failed with "leadership lost while committing
-# log"), so they share one xdist worker; every other module has a group of its own.
+# log"), so they share one xdist worker; every other module is a scope of its own, as
+# `--dist loadfile` makes it. (xdist's own loadgroup does nothing under pytest 9: it renames
+# `item._nodeid`, which pytest no longer reads.)
 HEAVY = {"test_security.py", "test_backup.py"}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for `--dist loadgroup` (tox.ini): whole modules, as loadfile would, HEAVY as one.
-    (tryfirst: xdist turns the marks into groups in its own hook of the same name.)"""
-    for item in items:
-        name = item.path.name
-        item.add_marker(pytest.mark.xdist_group("heavy" if name in HEAVY else name))
+class HeavyModulesTogether(LoadFileScheduling):
+    def _split_scope(self, nodeid: str) -> str:
+        scope = super()._split_scope(nodeid)
+        return "heavy" if Path(scope).name in HEAVY else scope
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> HeavyModulesTogether:
+    return HeavyModulesTogether(config, log)
 
 
 @pytest.fixture(scope="module")
