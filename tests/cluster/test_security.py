@@ -320,13 +320,7 @@ def test_tls_comes_to_a_running_release_in_three_rolling_steps(
         for step in steps:
             release.upgrade(tls=step)
     windows = watch.leaderless_windows()
-    # What would break here is a mix of plain and TLS servers that cannot elect or replicate:
-    # no leader until the last step, or a rollout stuck on readiness. One election is not that
-    # (under the tier's parallel load one took 4.0 s once), so the bound is the one the chaos
-    # tier holds an unplanned leader loss to; the hand-over's own bound is in test_lifecycle.
-    assert max(windows, default=0) <= 5, (
-        f"leaderless windows (s): {windows}\n{watch.around_leaderless()}"
-    )
+    assert max(windows, default=0) < 3, watch.leaderless_report()
     api = release.api("server")
     assert {key: api.kv_get(key) for key in data} == data
     assert all(s["Voter"] for s in api.raft_servers()) and len(api.raft_servers()) == 3
