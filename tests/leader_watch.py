@@ -152,14 +152,15 @@ class LeaderWatch:
             windows.append((self.samples[-1].at_ms - start) / 1000)
         return windows
 
-    def around_leaderless(self, context: int = 3) -> str:
-        """The rounds around each leaderless run, one per line (who each server named), so a
+    def leaderless_report(self, context: int = 3) -> str:
+        """The leaderless windows, then the rounds around each (who each server named), so a
         failed bound shows which server stopped answering or naming the leader, and when."""
         keep: set[int] = set()
         for i, sample in enumerate(self.samples):
             if not sample.leader:
                 keep.update(range(max(0, i - context), min(len(self.samples), i + context + 1)))
-        return "\n".join(f"{self.samples[i].at_ms} {self.samples[i].leaders}" for i in sorted(keep))
+        rounds = [f"{self.samples[i].at_ms} {self.samples[i].leaders}" for i in sorted(keep)]
+        return "\n".join([f"leaderless windows (s): {self.leaderless_windows()}", *rounds])
 
     def elections(self) -> int:
         """Leader changes seen (a leader replaced by itself after a gap counts too)."""
@@ -185,27 +186,25 @@ class LeaderWatch:
                 return sample.at_ms
         return None
 
-    def changes_ms(self) -> list[int]:
-        """When the watch first saw each new leader (epoch milliseconds, the watch pod's clock)."""
-        out: list[int] = []
-        last = ""
+    def terms(self) -> list[tuple[int, str]]:
+        """Each leader in the order they held office, with when the watch first saw it
+        (epoch milliseconds, the watch pod's clock; leaderless rounds left out)."""
+        out: list[tuple[int, str]] = []
         for sample in self.samples:
-            if sample.leader and sample.leader != last:
-                if last:
-                    out.append(sample.at_ms)
-                last = sample.leader
+            if sample.leader and (not out or out[-1][1] != sample.leader):
+                out.append((sample.at_ms, sample.leader))
         return out
+
+    def changes_ms(self) -> list[int]:
+        """When the watch first saw each new leader after the first."""
+        return [at_ms for at_ms, _ in self.terms()[1:]]
 
     def leaderless_seconds(self) -> float:
         return sum(self.leaderless_windows())
 
     def leaders(self) -> list[str]:
         """The leaders in the order they held office (leaderless rounds left out)."""
-        out: list[str] = []
-        for sample in self.samples:
-            if sample.leader and (not out or out[-1] != sample.leader):
-                out.append(sample.leader)
-        return out
+        return [leader for _, leader in self.terms()]
 
 
 def parse(line: str) -> Sample:
