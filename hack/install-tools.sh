@@ -5,6 +5,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v go >/dev/null || die "'go' is not on PATH: install Go 1.24 or newer first"
+# The unit tier runs the chart's backup scripts, which read `consul snapshot inspect` with jq.
+ensure_apt_packages jq
 
 # build NAME VERSION MODULE PACKAGE [LDFLAGS]: builds PACKAGE (a path inside MODULE) as the
 # main module, so its own replace directives apply and `go install`'s look-up of the module's

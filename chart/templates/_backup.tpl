@@ -27,16 +27,22 @@ takes the chart root ($).
 {{/*
 consul.backup.saveScript: one snapshot, written under a temporary name and kept only once
 `consul snapshot inspect` reads a raft index above 0 from it, then the oldest beyond
-backup.keep deleted. Any failure fails the Job, for the user's alerting to see.
+backup.keep deleted. Any failure fails the Job, for the user's alerting to see. The image's sh
+has no pipefail and jq turns no input into no output, so inspect's status is read on its own and
+the index must prove to be a number above 0: an unreadable snapshot yields an empty index.
 */}}
 {{- define "consul.backup.saveScript" -}}
 {{- $prefix := include "consul.backup.filePrefix" . -}}
 file="{{ $prefix }}-$(date -u +%Y%m%dT%H%M%SZ).snap"
 trap 'rm -f "$file.part"' EXIT
 consul snapshot save "$file.part"
-index=$(consul snapshot inspect -format=json "$file.part" | jq -r '.Meta.Index') || index=0
-if [ "$index" -le 0 ]; then
-  echo "the snapshot has raft index ${index}: empty or unreadable, so it is not kept" >&2
+meta=$(consul snapshot inspect -format=json "$file.part") || {
+  echo "consul snapshot inspect cannot read the snapshot, so it is not kept" >&2
+  exit 1
+}
+index=$(printf '%s\n' "$meta" | jq -r '.Meta.Index') || index=
+if ! [ "$index" -gt 0 ] 2>/dev/null; then
+  echo "the snapshot has raft index '${index}': empty or unreadable, so it is not kept" >&2
   exit 1
 fi
 mv "$file.part" "$file"
@@ -50,7 +56,8 @@ done
 {{/*
 consul.backup.restoreScript: restores backup.restore.snapshot once the servers have a leader, then
 puts back what a restore rolls back to the snapshot's: the autopilot settings, and the chart's
-ACL policies and tokens. Raft membership and the gossip keyring are not in a snapshot.
+ACL policies and tokens. Raft membership and the gossip keyring are not in a snapshot. The
+snapshot is checked as the save script checks one (see there), before the cluster is touched.
 */}}
 {{- define "consul.backup.restoreScript" -}}
 {{- $prefix := include "consul.backup.filePrefix" . -}}
@@ -63,8 +70,9 @@ file=$(ls -1 {{ $prefix }}-*.snap 2>/dev/null | sort | tail -n 1)
 file=/backups/{{ $want }}
 [ -f "$file" ] || { echo "backup.restore.snapshot: $file is not on claim {{ $claim }}, which holds: $(ls /backups | tr '\n' ' ')" >&2; exit 1; }
 {{- end }}
-index=$(consul snapshot inspect -format=json "$file" | jq -r '.Meta.Index') || index=0
-[ "$index" -gt 0 ] || { echo "$file is not a readable snapshot (raft index ${index})" >&2; exit 1; }
+meta=$(consul snapshot inspect -format=json "$file") || { echo "$file is not a readable snapshot: consul snapshot inspect failed" >&2; exit 1; }
+index=$(printf '%s\n' "$meta" | jq -r '.Meta.Index') || index=
+[ "$index" -gt 0 ] 2>/dev/null || { echo "$file is not a readable snapshot (raft index '${index}')" >&2; exit 1; }
 until timeout 10 consul operator raft list-peers >/dev/null; do
   echo "no leader to restore into yet; retrying in 5s"
   sleep 5

@@ -5,6 +5,11 @@ rolls back."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,15 +74,108 @@ def test_the_cronjob_follows_its_values() -> None:
     assert "timeZone" not in one(render(BACKUP), "CronJob")["spec"]
 
 
-def test_a_snapshot_is_kept_only_once_inspected() -> None:
-    text = script(one(render(BACKUP), "CronJob"))
-    save, inspect, keep = (
-        text.index('consul snapshot save "$file.part"'),
-        text.index('consul snapshot inspect -format=json "$file.part"'),
-        text.index('mv "$file.part" "$file"'),
+# Stand-ins for `consul snapshot inspect -format=json`: what the real one prints for a snapshot
+# it cannot read (an error, no JSON), for one of an empty cluster, for JSON without the index,
+# and for one worth keeping.
+UNREADABLE = "echo 'Error verifying snapshot: unexpected EOF' >&2; exit 1"
+EMPTY = """echo '{"Meta":{"Index":0}}'"""
+NO_INDEX = "echo '{}'"
+GOOD = """echo '{"Meta":{"Index":42,"Term":2}}'"""
+OLD = [f"consul-2024010{day}T001700Z.snap" for day in (1, 2, 3)]
+
+
+def run_script(
+    tmp_path: Path, doc: Manifest, inspect: str, snapshots: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """Runs a Job's rendered script (its shell and flags as rendered) with the real jq and a
+    stand-in consul (`snapshot inspect` runs `inspect`; every call is logged to consul.calls), on
+    a claim in tmp_path/backups holding `snapshots`."""
+    if not shutil.which("jq"):
+        pytest.fail("the backup script tests run the scripts and need jq: apt-get install jq")
+    backups, bin_dir = tmp_path / "backups", tmp_path / "bin"
+    backups.mkdir()
+    bin_dir.mkdir()
+    for name in snapshots:
+        (backups / name).write_text("an old snapshot")
+    consul = bin_dir / "consul"
+    consul.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >>"{tmp_path}/consul.calls"\n'
+        'case "$1 $2" in\n'
+        '  "snapshot save") echo "a snapshot" >"$3" ;;\n'
+        f'  "snapshot inspect") {inspect} ;;\n'
+        "esac\n"
     )
-    assert save < inspect < text.index('if [ "$index" -le 0 ]') < keep
-    assert "trap 'rm -f \"$file.part\"' EXIT" in text
+    consul.chmod(0o755)
+    *shell, text = container(doc)["command"]
+    # The script's files are absolute /backups/ paths, the claim's mount: the rendered text is run
+    # as it is but for that prefix, which points at the stand-in claim instead.
+    assert "/backups/" in text
+    text = text.replace("/backups/", f"{backups}/")
+    assert "/backups" not in text.replace(str(backups), "")
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [*shell, text], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    "inspect", [UNREADABLE, EMPTY, NO_INDEX], ids=["unreadable", "index-0", "no-index"]
+)
+def test_a_snapshot_that_does_not_inspect_is_not_kept_and_fails_the_job(
+    tmp_path: Path, inspect: str
+) -> None:
+    cronjob = one(render(merge_values(BACKUP, {"backup": {"keep": 2}})), "CronJob")
+    proc = run_script(tmp_path, cronjob, inspect, OLD)
+    assert proc.returncode != 0, proc.stdout
+    assert "so it is not kept" in proc.stderr
+    # No .snap kept, no .part left, and nothing pruned.
+    assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == OLD
+    assert "kept" not in proc.stdout and "deleted" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("keep", "snapshots", "left"),
+    [(24, [], []), (24, OLD, OLD), (2, OLD, OLD[-1:])],
+    ids=["first", "fewer-than-keep", "prunes-to-keep"],
+)
+def test_a_snapshot_with_an_index_is_kept_and_the_oldest_beyond_keep_go(
+    tmp_path: Path, keep: int, snapshots: list[str], left: list[str]
+) -> None:
+    values = merge_values(BACKUP, {"backup": {"keep": keep}})
+    proc = run_script(tmp_path, one(render(values), "CronJob"), GOOD, snapshots)
+    assert proc.returncode == 0, proc.stderr
+    backups = tmp_path / "backups"
+    (new,) = [p.name for p in backups.iterdir() if p.name not in snapshots]
+    assert re.fullmatch(r"consul-\d{8}T\d{6}Z\.snap", new)
+    assert sorted(p.name for p in backups.iterdir()) == [*left, new]
+    assert f"kept {backups}/{new}: raft index 42, " in proc.stdout
+    for name in set(snapshots) - set(left):
+        assert f"deleted {backups}/{name} (keeping the newest {keep})" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("inspect", "refusal"),
+    [
+        (UNREADABLE, "is not a readable snapshot: consul snapshot inspect failed"),
+        (EMPTY, "is not a readable snapshot (raft index '0')"),
+        (GOOD, None),
+    ],
+    ids=["unreadable", "index-0", "good"],
+)
+def test_the_restore_goes_ahead_only_with_a_snapshot_that_inspects(
+    tmp_path: Path, inspect: str, refusal: str | None
+) -> None:
+    job = one(render(merge_values(BACKUP, RESTORE)), "Job", "consul-restore")
+    proc = run_script(tmp_path, job, inspect, OLD)
+    restore = f"snapshot restore {tmp_path}/backups/{OLD[-1]}"
+    calls = (tmp_path / "consul.calls").read_text().splitlines()
+    if refusal:
+        assert proc.returncode != 0 and refusal in proc.stderr, proc.stderr
+        assert calls == [f"snapshot inspect -format=json {tmp_path}/backups/{OLD[-1]}"]
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert restore in calls and "(raft index 42)" in proc.stdout
 
 
 def claim_rules(docs: tuple[Manifest, ...]) -> list[dict[str, Any]]:
