@@ -1,5 +1,6 @@
-"""Fixtures shared by every tier: the chart rendered, and the kind cluster of `make cluster` with
-fresh namespaces and releases in it (the cluster and chaos tiers)."""
+"""Fixtures and hooks shared by every tier: the chart rendered, and the kind cluster of `make
+cluster` with fresh namespaces and releases in it (the cluster and chaos tiers); a failed test's
+evidence, each run's outcome for `make test`'s table, and the scenarios' figures."""
 
 from __future__ import annotations
 
@@ -8,18 +9,83 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
+from evidence import INSTRUMENTS, KEEP, LIVE_NAMESPACES, collect
 from kube import CACHE, Kube, kubeconfig
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from release import CONSUL_IMAGE, NamespaceFactory, Release, ReleaseFactory, image_values
-from render import Manifest, render
+from render import Manifest, merge_values, render
+from scenario import FIGURES, SECURE, Chaos, ChaosFactory, Row, figures_table, writer_token
 
 TIERS = {"not cluster": "unit", "cluster": "cluster", "chaos": "chaos"}
 STARTED = pytest.StashKey[float]()
+# Test modules (paths) with a failed test in this process: their namespaces are kept with
+# --keep-failed.
+FAILED_MODULES: set[Path] = set()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--keep-failed",
+        action="store_true",
+        help="keep the namespaces (and releases) of a module with a failed test, for a look by "
+        "hand; delete them yourself (kubectl delete namespace NAME)",
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    INSTRUMENTS.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    """A failed cluster or chaos test (or its setup or teardown) writes its evidence before
+    its namespaces go; the failure names the folder."""
+    report = yield
+    if call.when == "call":  # a scenario's figures travel with its report (xdist workers too)
+        report.user_properties += [("figures", asdict(row)) for row in FIGURES]
+        FIGURES.clear()
+    tier = next((t for t in ("cluster", "chaos") if item.get_closest_marker(t)), None)
+    if tier and report.failed:
+        FAILED_MODULES.add(item.path)
+        try:
+            folder = collect(Kube.connect(), f"{item.nodeid}-{report.when}", tier)
+        except Exception as e:  # the evidence must never hide the failure itself
+            report.sections.append(("evidence", f"not collected: {e!r}"))
+        else:
+            note = f"{folder} (the newest {KEEP} folders are kept)"
+            report.sections.append(("evidence", note))
+            report.user_properties.append(("evidence", str(folder)))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The scenarios' figures (tests/scenario.py), one row each, also written to $CHAOS_FIGURES
+    when set."""
+    reports = [r for kind in terminalreporter.stats.values() for r in kind]
+    rows = [
+        Row(**v) for r in reports for k, v in getattr(r, "user_properties", ()) if k == "figures"
+    ]
+    if not rows:
+        return
+    lines = figures_table(rows)
+    terminalreporter.write_sep("=", "scenario figures")
+    for line in lines:
+        terminalreporter.write_line(line)
+    if path := os.environ.get("CHAOS_FIGURES"):
+        Path(path).write_text("\n".join(lines) + "\n")
+
+
+def keep_failed(request: pytest.FixtureRequest) -> bool:
+    """Whether the fixture's module had a failure and --keep-failed asks to keep its objects."""
+    return bool(request.config.getoption("keep_failed")) and request.path in FAILED_MODULES
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -27,31 +93,36 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A whole tier's wall time (`make test` runs each one whole: no -k, one tests/ folder)
-    goes to $CACHE/timings.jsonl, for `make bench` to report."""
+    """Each run's outcome (wall time, counts, the evidence folders of its failures) goes to
+    $CONSUL_CHART_RUN when `make test` sets it, for its closing table; a whole tier's (no -k, one
+    tests/ folder) goes to $CACHE/timings.jsonl too, for `make bench` to report."""
     config = session.config
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller times the tier
         return
     tier = TIERS.get(config.option.markexpr)
-    if (
-        not tier
-        or config.option.keyword
-        or config.option.collectonly
-        or config.args != [f"tests/{tier}"]
-    ):
+    if not tier or config.option.collectonly:
         return
+    whole = not config.option.keyword and config.args == [f"tests/{tier}"]
     if tier == "unit":
         tier += f"-{Path(os.environ.get('HELM', 'helm')).name}"
+    stats = config.pluginmanager.get_plugin("terminalreporter").stats
+    failures = [*stats.get("failed", []), *stats.get("error", [])]
     entry = {
         "tier": tier,
         "seconds": round(time.monotonic() - config.stash[STARTED], 1),
         "exit": int(exitstatus),
         "tests": session.testscollected,
+        **{k: len(stats.get(k, [])) for k in ("passed", "failed", "error", "skipped")},
+        "evidence": [v for r in failures for k, v in r.user_properties if k == "evidence"],
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with (CACHE / "timings.jsonl").open("a") as f:
-        f.write(json.dumps(entry) + "\n")
+    if run := os.environ.get("CONSUL_CHART_RUN"):
+        with Path(run).open("a") as f:
+            f.write(json.dumps(entry) + "\n")
+    if whole:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with (CACHE / "timings.jsonl").open("a") as f:
+            f.write(json.dumps(entry) + "\n")
 
 
 @pytest.fixture(scope="session")
@@ -76,18 +147,21 @@ def consul_image() -> str:
 
 
 @pytest.fixture
-def namespace(kube: Kube) -> Iterator[str]:
+def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace, deleted with everything in it after the test."""
     name = f"cluster-test-{uuid.uuid4().hex[:8]}"
     kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    LIVE_NAMESPACES.append(name)
     try:
         yield name
     finally:
-        kube.core.delete_namespace(name)
+        LIVE_NAMESPACES.remove(name)
+        if not keep_failed(request):
+            kube.core.delete_namespace(name)
 
 
 @pytest.fixture(scope="module")
-def namespace_factory(kube: Kube) -> Iterator[NamespaceFactory]:
+def namespace_factory(kube: Kube, request: pytest.FixtureRequest) -> Iterator[NamespaceFactory]:
     """Makes fresh namespaces for a module; deletes them, with everything in them, after it.
     Each enforces the `restricted` Pod Security level unless a test asks for another (the
     options that need host access), so every release of the tier proves its pods are admitted."""
@@ -99,9 +173,15 @@ def namespace_factory(kube: Kube) -> Iterator[NamespaceFactory]:
         meta = client.V1ObjectMeta(name=name, labels=labels)
         kube.core.create_namespace(client.V1Namespace(metadata=meta))
         created.append(name)
+        LIVE_NAMESPACES.append(name)
         return name
 
     yield make
+    for name in created:
+        LIVE_NAMESPACES.remove(name)
+    if keep_failed(request):
+        print(f"\nkept for a look (--keep-failed): namespaces {', '.join(created)}")
+        return
     for name in created:
         try:
             kube.core.delete_namespace(name)
@@ -111,7 +191,9 @@ def namespace_factory(kube: Kube) -> Iterator[NamespaceFactory]:
 
 
 @pytest.fixture(scope="module")
-def release_factory(kube: Kube, consul_image: str) -> Iterator[ReleaseFactory]:
+def release_factory(
+    kube: Kube, consul_image: str, request: pytest.FixtureRequest
+) -> Iterator[ReleaseFactory]:
     """Installs releases with `helm install --wait` (install=False: the test installs it);
     uninstalls what is left after the module."""
     installed: list[Release] = []
@@ -124,5 +206,22 @@ def release_factory(kube: Kube, consul_image: str) -> Iterator[ReleaseFactory]:
         return release
 
     yield make
+    if keep_failed(request):
+        return
     for release in installed:
         release.uninstall(check=False)
+
+
+@pytest.fixture(scope="module")
+def chaos_factory(
+    kube: Kube, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
+) -> ChaosFactory:
+    """Installs a release with TLS and ACLs on (plus `values`) and gives its Chaos: the chaos
+    tier's scenarios, and the idle release the cluster tier watches."""
+
+    def make(name: str, servers: int = 3, **values: object) -> Chaos:
+        values = merge_values(merge_values(SECURE, {"server": {"replicas": servers}}), values)
+        release = release_factory(name, namespace_factory(f"chaos-{name}"), **values)
+        return Chaos(kube, release, servers, writer_token(release))
+
+    return make

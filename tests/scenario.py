@@ -31,6 +31,11 @@ class Row:
     longest_outage_s: float = 0.0
     leaderless_s: float = 0.0
     elections: int = 0
+    # Rounds of the leader watch, how many had a server that did not answer, and the longest
+    # time between two rounds (what the leaderless figure can resolve).
+    rounds: int = 0
+    unreachable_rounds: int = 0
+    resolution_s: float = 0.0
     whole_after_s: float = 0.0
     # What each writer's failed writes were answered, e.g. "via-client: 000 x3; 500 EOF x1"
     failures: str = ""
@@ -114,7 +119,11 @@ class Chaos:
 
     @contextmanager
     def measure(
-        self, scenario: str, writer_node: str | None = None, writers: bool = True
+        self,
+        scenario: str,
+        writer_node: str | None = None,
+        writers: bool = True,
+        watch_period_s: float = LeaderWatch.period_s,
     ) -> Iterator[Measure]:
         """Start the instruments on `writer_node` (writers=False: the watch alone); after the
         body, wait until the cluster is whole again and score the scenario."""
@@ -122,7 +131,7 @@ class Chaos:
         row = Row(scenario)
         with ExitStack() as stack:
             node = writer_node or worker_nodes(self.kube)[0]
-            watch = stack.enter_context(LeaderWatch(release, node))
+            watch = stack.enter_context(LeaderWatch(release, node, period_s=watch_period_s))
             started: list[Writer] = []
             if writers:
                 for name, url in [
@@ -154,7 +163,28 @@ class Chaos:
         row.longest_outage_s = max((w.longest_outage() for w in started), default=0)
         row.leaderless_s = watch.leaderless_seconds()
         row.elections = watch.elections()
+        row.rounds = len(watch.judged())
+        row.unreachable_rounds = watch.unreachable_rounds()
+        row.resolution_s = watch.resolution_s()
         FIGURES.append(row)
+
+
+def figures_table(rows: list[Row]) -> list[str]:
+    """The scenarios' rows as a Markdown table."""
+    lines = [
+        "| scenario | writes acknowledged | failed | lost | longest write outage (s) "
+        "| leaderless (s) | elections | watch rounds (unreachable) | watch resolution (s) "
+        "| whole again after (s) | failed writes answered |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.scenario} | {r.acknowledged} | {r.failed} | {r.lost} | "
+            f"{r.longest_outage_s:.2f} | {r.leaderless_s:.2f} | {r.elections} | "
+            f"{r.rounds} ({r.unreachable_rounds}) | {r.resolution_s:.2f} | "
+            f"{r.whole_after_s:.1f} | {r.failures.replace('|', '/')} |"
+        )
+    return lines
 
 
 def failure_kinds(failed: list[Write]) -> str:

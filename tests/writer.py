@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from consul_api import ConsulAPI, Response
+from evidence import record_instrument
 from kube import exec_in_pod, start_pod, wait_for
 from leader_watch import Deployment
 
@@ -106,6 +107,7 @@ class Writer:
 
     def _read(self) -> list[Write]:
         log = self.release.kube.core.read_namespaced_pod_log(self.name, self.release.namespace)
+        record_instrument(self, self.name, log)
         self.writes = [parse(line) for line in log.splitlines() if line[:1].isdigit()]
         return self.writes
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make test`: every tier in turn (lint, unit under helm 3 and 4, cluster, chaos), each run even
+# when one before it failed, so one run of CI tells everything it can; then a table of each
+# tier's wall time, its counts and where the evidence of its failures is. Exits 1 if any failed.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+run="${CACHE}/runs/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+mkdir -p "${CACHE}/runs"
+: >"$run"
+# Each pytest session of the run appends its outcome here (tests/conftest.py).
+export CONSUL_CHART_RUN="$run"
+failed=0
+for target in lint test-unit test-cluster test-chaos; do
+  start=$SECONDS
+  rc=0
+  make -C "$REPO_ROOT" --no-print-directory "$target" || rc=$?
+  ((rc == 0)) || failed=1
+  printf '{"target": "%s", "seconds": %d, "exit": %d}\n' "$target" $((SECONDS - start)) "$rc" >>"$run"
+done
+python3 "${REPO_ROOT}/tests/run_table.py" "$run"
+exit "$failed"
