@@ -27,7 +27,12 @@ def test_a_deleted_leader_hands_over_in_under_a_second(chaos: Chaos) -> None:
         chaos.kube.core.delete_namespaced_pod(m.leader_pod(), chaos.release.namespace)
     assert m.row.lost == 0
     assert m.watch.leaders()[0] == leader and len(m.watch.leaders()) >= 2, m.watch.leaders()
-    assert max(m.watch.leaderless_windows(), default=0) < 1, m.watch.leaderless_windows()
+    m.watch.assert_leaderless_below(1)
+    # A client sees the hand-over too: raft refuses writes while it runs (at most one election
+    # timeout, 1 s) and the writer tries again at once, so no more than that and one write's
+    # round trip passes without an acknowledged write. A leader that went without handing over
+    # costs its followers' failure detection on top (1.6-1.9 s measured with SIGKILL).
+    assert m.via_client.longest_outage() < 1.2, [w.answer for w in m.via_client.failed]
 
 
 def test_a_killed_leader_is_replaced_within_five_seconds(chaos: Chaos) -> None:
@@ -47,30 +52,44 @@ def test_a_killed_leader_is_replaced_within_five_seconds(chaos: Chaos) -> None:
     # The killed server may come back and win the election itself, so "replaced" is judged by
     # the cluster: no leaderless stretch, and no write outage, longer than 5 s.
     assert m.row.lost == 0
-    assert max(m.watch.leaderless_windows(), default=0) <= 5, m.watch.leaderless_windows()
+    m.watch.assert_leaderless_below(5)
     assert m.via_client.longest_outage() <= 5
 
 
 def test_a_deleted_follower_costs_no_election(chaos: Chaos) -> None:
     with chaos.measure("follower pod deleted") as m:
         leader, pod = m.watch.current_leader(), m.leader_pod()
-        follower = next(
-            p.metadata.name for p in chaos.release.pods("server") if p.metadata.name != pod
+        follower, uid = next(
+            (p.metadata.name, p.metadata.uid)
+            for p in chaos.release.pods("server")
+            if p.metadata.name != pod
         )
         chaos.kube.core.delete_namespaced_pod(follower, chaos.release.namespace)
+    # The StatefulSet brings back a pod of the same name: only a new UID shows it was replaced.
+    assert chaos.release.incarnations("server")[follower][0] != uid, "the follower was replaced"
+    # It left the voters and was back only after autopilot's 10 s of stabilization, so the
+    # watch saw it gone while the leader stayed.
+    sets = m.watch.voter_sets()
+    assert any(follower not in voters for voters in sets), f"voter sets: {sets}"
     assert m.row.lost == 0
     assert m.watch.leaders() == [leader] and m.watch.leaderless_windows() == []
 
 
 def test_every_server_deleted_at_once_comes_back_with_the_data(chaos: Chaos) -> None:
+    release = chaos.release
+    servers, clients = release.incarnations("server"), release.incarnations("client")
     with chaos.measure("every server pod deleted at once") as m:
         chaos.kube.core.delete_collection_namespaced_pod(
-            chaos.release.namespace,
-            label_selector=f"app.kubernetes.io/instance={chaos.release.name},"
+            release.namespace,
+            label_selector=f"app.kubernetes.io/instance={release.name},"
             "app.kubernetes.io/component=server",
         )
-    # Whole again means the client agents are all back too, on their own.
-    assert m.row.lost == 0 and m.row.whole_after_s > 0
+    after = release.incarnations("server")
+    assert all(after[name][0] != uid for name, (uid, _) in servers.items()), "every server new"
+    assert m.row.lost == 0
+    # Whole again means the client agents are all back too, on their own: rejoined by their
+    # rejoin containers, not restarted (their liveness asks only that the agent answers).
+    assert release.incarnations("client") == clients, "a client agent was restarted"
 
 
 # While a stopping leader hands over, raft refuses writes (for at most its election timeout,
@@ -129,6 +148,8 @@ def test_a_gossip_key_rotation_loses_no_member(chaos: Chaos) -> None:
         )
         release.server_shell(f"consul keyring -remove {old}")
     assert m.row.lost == 0
+    # A watch that never heard the member list would read as no member ever failed.
+    assert any(s.failed_members is not None for s in m.watch.samples), "no member list heard"
     assert m.watch.most_failed_members() == 0
     for pool in release.api("server").keyring():
         assert list(pool["Keys"]) == [new], pool
@@ -154,17 +175,21 @@ def test_a_second_server_node_drains_only_once_the_first_server_is_back(chaos: C
         time.sleep(20)
         assert blocked.poll() is None, "the PodDisruptionBudget must hold the second drain"
         run(["kubectl", "uncordon", nodes[first]])
-        back = wait_for(
-            lambda: any(
-                p.metadata.name == first and all(c.ready for c in p.status.container_statuses or [])
-                for p in release.pods("server")
-            ),
-            "the first server ready again",
-        )
-        first_back = time.monotonic()
         out, _ = blocked.communicate(timeout=300)
-        second_drained = time.monotonic()
-        assert back and blocked.returncode == 0, out
+        assert blocked.returncode == 0, out
         run(["kubectl", "uncordon", nodes[second]])
-    assert second_drained >= first_back
     assert m.row.lost == 0
+    # Back as Consul sees it: a voter again. An evicted server leaves the voters and returns
+    # only after autopilot's 10 s of stabilization, so the watch sees each drained server gone
+    # (a round nobody answered is no evidence, and is left out). The second may go only after
+    # the first is back, and no configuration may ever lack both.
+    rounds = [(s.at_ms, s.voters) for s in m.watch.samples if s.voters]
+    gone = {name: [at for at, voters in rounds if name not in voters] for name in (first, second)}
+    sets = m.watch.voter_sets()
+    assert gone[first] and gone[second], f"a drained server never left the voters: {sets}"
+    back = next((at for at, voters in rounds if at > gone[first][0] and first in voters), None)
+    assert back is not None and back < gone[second][0], (
+        f"{first} out at {gone[first][0]}, a voter again at {back}; {second} out at "
+        f"{gone[second][0]} (epoch ms); voter sets: {sets}"
+    )
+    assert not set(gone[first]) & set(gone[second]), f"both out at once: {sets}"

@@ -60,6 +60,25 @@ def job_outcome(kube: Kube, namespace: str, name: str) -> tuple[bool, str]:
     return result == "Complete", kube.core.read_namespaced_pod_log(pod.metadata.name, namespace)
 
 
+def cronjob_job(kube: Kube, release: Release, name: str) -> dict[str, Any]:
+    """A Job of the backup CronJob's template without retries, for a test to change and run."""
+    cronjob = kube.batch.read_namespaced_cron_job(f"{release.fullname}-backup", release.namespace)
+    spec = kube.batch.api_client.sanitize_for_serialization(cronjob.spec.job_template.spec)
+    spec["backoffLimit"] = 0
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": spec}
+
+
+def claim_files(kube: Kube, release: Release, name: str) -> list[str]:
+    """The files really on the backup claim, sorted: `ls` in a pod that mounts it as the snapshot
+    Jobs do, so a script that says "kept" or "deleted" without doing so is caught."""
+    job = cronjob_job(kube, release, name)
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    container["command"] = ["ls", "-1", "/backups"]
+    ok, log = run_job(kube, release, name, job)
+    assert ok, log
+    return sorted(f for f in log.split() if f != "lost+found")  # a filesystem's own, if any
+
+
 def test_each_snapshot_is_checked_and_only_the_newest_are_kept(
     kube: Kube, backed_up: Release
 ) -> None:
@@ -69,26 +88,26 @@ def test_each_snapshot_is_checked_and_only_the_newest_are_kept(
         assert ok, log
         match = KEPT.search(log)
         assert match and int(match[3]) > 0, log
-        kept.append(match[1])
-    assert f"deleted {kept[0]} (keeping the newest 2)" in log
+        kept.append(match[2])
+    assert f"deleted /backups/{kept[0]} (keeping the newest 2)" in log
     assert kept[1] not in log
+    # Names sort by time, so the newest two are the last two.
+    assert claim_files(kube, backed_up, "ls-kept") == kept[1:]
 
 
 def test_a_failed_snapshot_fails_the_job(kube: Kube, backed_up: Release) -> None:
     """The same Job without a token: the servers refuse it, and the failure shows."""
-    cronjob = kube.batch.read_namespaced_cron_job(
-        f"{backed_up.fullname}-backup", backed_up.namespace
-    )
-    spec = kube.batch.api_client.sanitize_for_serialization(cronjob.spec.job_template.spec)
-    spec["backoffLimit"] = 0
-    (container,) = spec["template"]["spec"]["containers"]
+    before = claim_files(kube, backed_up, "ls-before-anonymous")
+    job = cronjob_job(kube, backed_up, "anonymous")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
     for env in container["env"]:
         if env["name"] == "CONSUL_HTTP_TOKEN_FILE":
             env["value"] = "/dev/null"
-    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "anonymous"}, "spec": spec}
     ok, log = run_job(kube, backed_up, "anonymous", job)
     assert not ok
     assert "Permission denied" in log and "kept" not in log
+    # Nothing kept, no .part left behind, nothing pruned.
+    assert claim_files(kube, backed_up, "ls-after-anonymous") == before
 
 
 def test_restore_drill(kube: Kube, backed_up: Release) -> None:
@@ -119,10 +138,31 @@ def test_restore_drill(kube: Kube, backed_up: Release) -> None:
 
     backed_up.uninstall()
     backed_up.wait_until_agents_gone()
+    ns = backed_up.namespace
+    servers = f"app.kubernetes.io/instance={backed_up.name},app.kubernetes.io/component=server"
+    bound = {
+        c.metadata.name: c.spec.volume_name
+        for c in kube.core.list_namespaced_persistent_volume_claim(ns, label_selector=servers).items
+    }
+    claims = {f"data-{backed_up.statefulset}-{i}" for i in range(3)}
+    assert set(bound) == claims and all(bound.values()), f"the servers' claims: {bound}"
     # The README's step: the servers' claims go, the backup claim stays.
     kube.core.delete_collection_namespaced_persistent_volume_claim(
-        backed_up.namespace, label_selector="app.kubernetes.io/component=server"
+        ns, label_selector="app.kubernetes.io/component=server"
     )
+    # Only with the old data gone does the drill prove a restore: no claim of those names may
+    # be left for the new servers to find, and their volumes must be deleted too (the kind
+    # class reclaims with Delete, which wipes a volume's directory before its object goes).
+    volumes = set(bound.values())
+
+    def old_data_gone() -> bool:
+        left = kube.core.list_namespaced_persistent_volume_claim(ns).items
+        pvs = kube.core.list_persistent_volume().items
+        return not (
+            claims & {c.metadata.name for c in left} or volumes & {v.metadata.name for v in pvs}
+        )
+
+    wait_for(old_data_gone, "the servers' claims and their volumes to be deleted", timeout=180)
     backed_up.install(backup={"enabled": True, "keep": 2, "restore": {"snapshot": snapshot}})
 
     restore = kube.core.list_namespaced_pod(

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from kube import Kube, wait_for
+from kubernetes.dynamic import DynamicClient
 from leader_watch import LeaderWatch
 from release import NamespaceFactory, Release, ReleaseFactory
 
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.cluster
 
 # The kind cluster has 3 workers: 5 servers need the soft anti-affinity preset.
 SOFT = {"server": {"podAntiAffinityPreset": "soft"}}
+INSTANCE = "app.kubernetes.io/instance"
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +48,18 @@ def test_upgrade_rolls_servers_one_at_a_time(life: Release, seeded: dict[str, st
     after = {p.metadata.name: p.metadata.uid for p in life.pods("server")}
     assert set(after) == set(before)
     assert all(after[name] != uid for name, uid in before.items()), "every server restarted"
-    # Judged by Consul every 200 ms: a stopping leader hands over, so no election timeout.
-    windows = watch.leaderless_windows()
-    assert max(windows, default=0) < 3, watch.leaderless_report()
+    # A stopping server leaves the raft configuration and comes back as a non-voter, which
+    # autopilot promotes after its stabilization time (10 s) and which turns ready only then: a
+    # roll one server at a time never shows fewer than all voters but one. Rounds nobody
+    # answered are no evidence either way (voter_sets leaves them out). Those 10 s and more out
+    # of the voters, against a round every 200-600 ms, also make each server's absence certain
+    # to be seen: a server never seen out did not leave, or the watch did not see the roll.
+    sets = watch.voter_sets()
+    assert min(map(len, sets), default=0) >= len(before) - 1, f"voter sets in turn: {sets}"
+    stayed = sorted(name for name in before if all(name in voters for voters in sets))
+    assert not stayed, f"never seen out of the voters: {stayed}; voter sets in turn: {sets}"
+    # Judged by Consul's own leader: a stopping leader hands over, so no election timeout.
+    watch.assert_leaderless_below(3)
     assert life.gossip_key() == key
     assert_data_kept(life, seeded)
     api = life.api("server")
@@ -62,12 +73,12 @@ def test_scale_to_five_servers_leaves_clients_alone(
     clients = life.incarnations("client")
     life.upgrade(server={"replicas": 5, "disruptionBudget": {"maxUnavailable": 2}})
     api = life.api("server")
-    voters = wait_for(
-        lambda: (v := [s for s in api.raft_servers() if s["Voter"]]) and len(v) == 5 and v,
-        "5 voters",
+    names = sorted(life.server_pod(i) for i in range(5))
+    wait_for(
+        lambda: sorted(s["Node"] for s in api.raft_servers() if s["Voter"]) == names,
+        "the 5 servers as the voters",
         timeout=120,
     )
-    assert len(voters) == 5
     assert life.incarnations("client") == clients, "clients were restarted by a server change"
     assert_data_kept(life, seeded)
 
@@ -90,29 +101,41 @@ def test_persistence_change_is_refused_with_an_explanation(
 
 
 def test_uninstall_keeps_only_volumes_and_gossip_key(kube: Kube, life: Release) -> None:
-    key = life.gossip_key()
+    key, gossip, docs = life.gossip_key(), life.gossip_secret(), life.manifests()
+    # What the README says `helm uninstall` keeps: every server's claim, and the Secrets the
+    # secrets-init Job made (with TLS and ACLs off, the gossip key alone). No object of the
+    # chart carries `helm.sh/resource-policy: keep`.
+    (sts,) = [d for d in docs if d["kind"] == "StatefulSet"]
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    prefix = f"{claim['metadata']['name']}-{sts['metadata']['name']}"
+    claims = {f"{prefix}-{i}" for i in range(sts["spec"]["replicas"])}
+    kept = {("Secret", gossip)} | {("PersistentVolumeClaim", c) for c in claims}
+    # Every kind the chart renders for this release, hook objects included, with the names it
+    # gives them; and the two kinds it makes outside its manifests (the secrets-init Job's
+    # Secrets, the StatefulSet's claims), with the names of those it keeps.
+    names: dict[tuple[str, str], set[str]] = {
+        ("v1", "Secret"): {gossip},
+        ("v1", "PersistentVolumeClaim"): claims,
+    }
+    for doc in docs:
+        names.setdefault((doc["apiVersion"], doc["kind"]), set()).add(doc["metadata"]["name"])
     life.uninstall()
-    ns, selector = life.namespace, f"app.kubernetes.io/instance={life.name}"
+    ns, selector = life.namespace, f"{INSTANCE}={life.name}"
     wait_for(
         lambda: not kube.core.list_namespaced_pod(ns, label_selector=selector).items,
         "the release's pods to go",
         timeout=180,
     )
-    listers = [
-        kube.core.list_namespaced_service,
-        kube.core.list_namespaced_config_map,
-        kube.core.list_namespaced_service_account,
-        kube.apps.list_namespaced_stateful_set,
-        kube.apps.list_namespaced_daemon_set,
-    ]
-    leftovers = [
-        f"{o.kind or lister.__name__}/{o.metadata.name}"
-        for lister in listers
-        for o in lister(ns, label_selector=selector).items
-    ]
-    assert leftovers == []
-    pvcs = kube.core.list_namespaced_persistent_volume_claim(ns).items
-    assert len(pvcs) == 5, "the server volumes are kept"
+    resources = DynamicClient(kube.core.api_client).resources
+    left: set[tuple[str, str]] = set()
+    for (api_version, kind), named in names.items():
+        found = resources.get(api_version=api_version, kind=kind).get(namespace=ns)
+        for obj in found.to_dict()["items"]:
+            meta = obj["metadata"]
+            if meta["name"] in named or (meta.get("labels") or {}).get(INSTANCE) == life.name:
+                left.add((kind, meta["name"]))
+    assert sorted(left - kept) == [], "left behind by helm uninstall"
+    assert sorted(kept - left) == [], "gone, though the chart keeps them"
     assert life.gossip_key() == key, "the gossip key is kept"
 
 

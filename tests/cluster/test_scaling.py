@@ -64,7 +64,8 @@ def test_scale_down_past_quorum_is_refused_with_the_way_to_do_it(scaled: Release
 def test_scale_down_five_to_three_keeps_the_leader_and_leaves_no_stale_voter(
     kube: Kube, scaled: Release
 ) -> None:
-    stay = [scaled.server_pod(i) for i in range(3)]
+    five = [scaled.server_pod(i) for i in range(5)]
+    stay = five[:3]
     before = {name: uid for name, uid in scaled.incarnations("server").items() if name in stay}
     with LeaderWatch(scaled) as watch:
         scaled.upgrade(server={"replicas": 3, "disruptionBudget": {"maxUnavailable": 1}})
@@ -72,11 +73,18 @@ def test_scale_down_five_to_three_keeps_the_leader_and_leaves_no_stale_voter(
     raft = scaled.api("server").raft_servers()
     assert sorted(s["Node"] for s in raft) == stay, f"stale raft peers: {raft}"
     assert scaled.incarnations("server") == before, "a server that stays was restarted"
-    windows = watch.leaderless_windows()
     # At most one hand-over (the leader among the removed transfers to server-0 first).
     assert len(watch.leaders()) <= 2, f"leaders in turn: {watch.leaders()}"
-    assert max(windows, default=0) < 3, watch.leaderless_report()
+    watch.assert_leaderless_below(3)
     assert len(watch.samples) > 20, "the watch saw too little to judge"
+    # With Parallel pod management both removed servers stop at once, so the voters may go from
+    # five to three between two rounds: what the chart promises (it refuses a scale-down below
+    # the old quorum) is that the three that stay vote throughout, so no round answered shows
+    # fewer voters than the target. Rounds nobody answered say nothing (voter_sets leaves them
+    # out); five voters first and the three last prove the watch saw the change.
+    sets = watch.voter_sets()
+    assert sets[:1] == [tuple(five)] and sets[-1:] == [tuple(stay)], f"voter sets: {sets}"
+    assert all(set(stay) <= set(voters) for voters in sets), f"voter sets: {sets}"
     assert min_quorum(scaled) == 2
     api = scaled.api("server")
     assert {key: api.kv_get(key) for key in DATA} == DATA
