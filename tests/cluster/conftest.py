@@ -10,7 +10,6 @@ from consul_api import ConsulAPI
 from kube import Kube, start_pod
 from release import NamespaceFactory, Release, ReleaseFactory
 from xdist.scheduler import LoadFileScheduling
-from xdist.workermanage import WorkerController
 
 # The modules that load the host most: the TLS migration rolls three servers three times, and
 # the backup drill imports 10,000 keys, snapshots and restores. Side by side on a 2-core host
@@ -19,34 +18,16 @@ from xdist.workermanage import WorkerController
 # `--dist loadfile` makes it. (xdist's own loadgroup does nothing under pytest 9: it renames
 # `item._nodeid`, which pytest no longer reads.)
 HEAVY = {"test_security.py", "test_backup.py"}
-# The idle release's watch (test_steady_state.py) mostly sleeps: it gets a worker of its own
-# (tox runs three), started first and given nothing else, so two modules at a time still run
-# beside it, as they did before it joined the tier.
-IDLE = "test_steady_state.py"
 
 
-class TierScheduling(LoadFileScheduling):
+class HeavyModulesTogether(LoadFileScheduling):
     def _split_scope(self, nodeid: str) -> str:
         scope = super()._split_scope(nodeid)
         return "heavy" if Path(scope).name in HEAVY else scope
 
-    def _assign_work_unit(self, node: WorkerController) -> None:
-        idle = [scope for scope in self.workqueue if Path(scope).name == IDLE]
-        if idle:
-            self.workqueue.move_to_end(idle[0], last=False)
-        super()._assign_work_unit(node)
 
-    def _reschedule(self, node: WorkerController) -> None:
-        if any(Path(scope).name == IDLE for scope in self.assigned_work.get(node, {})):
-            # A worker runs its last test only once told to stop or given another.
-            if not node.shutting_down:
-                node.shutdown()
-            return
-        super()._reschedule(node)
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> TierScheduling:
-    return TierScheduling(config, log)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> HeavyModulesTogether:
+    return HeavyModulesTogether(config, log)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """Steady state on this 2-core host: an idle release with TLS and ACLs on keeps one leader for
 IDLE_MINUTES (10 unless set, at least 1); CPU starvation would show here as spurious elections.
 
-It runs beside the rest of the cluster tier, on an xdist worker of its own (tests/cluster/
-conftest.py): nothing else touches its release (that tier makes no node faults), and the load
-the other modules put on the host is the load a spurious election would come from."""
+It runs alone, in the chaos tier (one test at a time). Beside the cluster tier's modules it lost
+its leader once or twice in ten minutes in both runs tried ("failed to contact quorum of nodes,
+stepping down": the host's CPU pressure at 60-90 % starves the 500 ms leader lease), which is
+the cause of that tier's chance failures, not something an idle release proves."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 import pytest
 from scenario import Chaos, ChaosFactory
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.chaos
 
 # Shorter, and the test would judge little more than the watch's own first rounds: a spurious
 # election is rare, so the point is minutes of idling.
