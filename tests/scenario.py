@@ -79,8 +79,18 @@ def writer_token(release: Release) -> str:
 
 
 def whole(release: Release, servers: int) -> bool:
-    """One leader that every server names, exactly the expected voters (no stale peer), every
-    member alive, and a client agent on every node the DaemonSet runs on."""
+    """Every server pod running and ready (none terminating: right after a delete the old pod
+    still answers as a voter, and the scenario would end before its fault took effect), one
+    leader that every server names, exactly the expected voters (no stale peer), every member
+    alive, and a client agent on every node the DaemonSet runs on."""
+    pods = release.pods("server")
+    if len(pods) != servers or not all(
+        p.metadata.deletion_timestamp is None
+        and p.status.container_statuses
+        and all(c.ready for c in p.status.container_statuses)
+        for p in pods
+    ):
+        return False
     expected = {release.server_pod(i) for i in range(servers)}
     leaders = set()
     for i in range(servers):
