@@ -78,8 +78,18 @@ def test_rounds_before_the_first_leader_are_not_judged() -> None:
     assert w.leaderless_windows() == [] and len(w.judged()) == 2
 
 
-def test_a_bound_needs_rounds_finer_than_half_of_it() -> None:
-    coarse = watch(STEADY, STEADY, step_ms=600)
+def test_a_bound_holds_for_each_window_at_its_longest() -> None:
+    gap = f"{follows(A, 2, '')} {follows(B, 2, '')}"
+    # Seen for 0.4 s (its first round to the next led one), it may have lasted 0.6 s: from the
+    # led round before it.
+    w = watch(STEADY, gap, gap, f"{leads(B, 3)} {follows(A, 3, B)}", step_ms=200)
+    assert w.leaderless_windows() == [0.4] and w.worst_leaderless_windows() == [0.6]
+    w.assert_leaderless_below(1)
+    with pytest.raises(AssertionError, match="at their longest"):
+        w.assert_leaderless_below(0.5)
+
+
+def test_a_bound_needs_rounds_closer_than_it() -> None:
     with pytest.raises(AssertionError, match="too coarsely"):
-        coarse.assert_leaderless_below(1)
-    watch(STEADY, STEADY, step_ms=200).assert_leaderless_below(1)
+        watch(STEADY, STEADY, step_ms=1100).assert_leaderless_below(1)
+    watch(STEADY, STEADY, step_ms=900).assert_leaderless_below(1)
