@@ -5,6 +5,7 @@ agents' HTTP API at hand."""
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any
 
 import yaml
 from consul_api import ConsulAPI
-from kube import Kube, exec_in_pod, run, wait_for
+from kube import Kube, exec_in_pod, run, start_pod, wait_for
 from kubernetes import client
 from render import CHART, Manifest, helm, merge_values, render, secret_files
 
@@ -185,6 +186,40 @@ class Release:
             "the old agents to go",
             timeout=180,
         )
+
+
+def assert_no_rpc_without_a_certificate(release: Release, image: str) -> None:
+    """An agent that holds the gossip key but no certificate sees the servers through gossip,
+    and they refuse its RPC: only the missing certificate keeps it out."""
+    kube = release.kube
+    key = release.gossip_key()
+    join = f"{release.service('server')}.{release.namespace}.svc"
+    agent = [
+        "consul", "agent", "-data-dir=/tmp/data", "-node=no-cert", "-bind=$(POD_IP)",
+        f"-retry-join={join}", "-encrypt=$(KEY)", "-client=127.0.0.1",
+    ]  # fmt: skip
+    env = [
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "KEY", "value": key},
+    ]
+    start_pod(kube, release.namespace, "no-cert", image, agent, env)
+    intruder = ConsulAPI(kube, release.namespace, "no-cert")
+    wait_for(
+        lambda: any(m["Tags"]["role"] == "consul" for m in intruder.members()),
+        "the agent without a certificate to see the servers through gossip",
+        timeout=90,
+    )
+    resp = intruder.request("GET", "/v1/catalog/nodes")
+    assert resp.status == 500, f"RPC without a certificate answered {resp.status}: {resp.body}"
+    ip = kube.core.read_namespaced_pod("no-cert", release.namespace).status.pod_ip
+    logs = "".join(
+        kube.core.read_namespaced_pod_log(p.metadata.name, release.namespace)
+        for p in release.pods("server")
+    )
+    assert re.search(rf"Non-TLS connection attempted.*from={re.escape(ip)}:", logs), (
+        "the servers did not refuse the plain RPC connection"
+    )
+    kube.core.delete_namespaced_pod("no-cert", release.namespace, grace_period_seconds=0)
 
 
 def image_values(image: str) -> dict[str, dict[str, str]]:

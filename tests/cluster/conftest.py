@@ -11,12 +11,12 @@ from kube import Kube, start_pod
 from release import NamespaceFactory, Release, ReleaseFactory
 from xdist.scheduler import LoadFileScheduling
 
-# The modules that load the host most: the TLS migration rolls three servers three times, and
-# the backup drill imports 10,000 keys, snapshots and restores. Side by side on a 2-core host
-# they starved a cluster into an election (a write failed with "leadership lost while committing
-# log"), so they share one xdist worker; every other module is a scope of its own, as
-# `--dist loadfile` makes it. (xdist's own loadgroup does nothing under pytest 9: it renames
-# `item._nodeid`, which pytest no longer reads.)
+# The modules that load the host most: the security module upgrades and reinstalls a TLS and ACL
+# release and installs two more, and the backup drill imports 10,000 keys, snapshots and
+# restores. Side by side on a 2-core host they starved a cluster into an election (a write failed
+# with "leadership lost while committing log"), so they share one xdist worker; every other
+# module is a scope of its own, as `--dist loadfile` makes it. (xdist's own loadgroup does
+# nothing under pytest 9: it renames `item._nodeid`, which pytest no longer reads.)
 HEAVY = {"test_security.py", "test_backup.py"}
 
 

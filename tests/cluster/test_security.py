@@ -9,7 +9,7 @@ import pytest
 from consul_api import ConsulAPI
 from kube import Kube, exec_in_pod, start_pod, wait_for, worker_nodes
 from leader_watch import LeaderWatch
-from release import NamespaceFactory, Release, ReleaseFactory
+from release import NamespaceFactory, Release, ReleaseFactory, assert_no_rpc_without_a_certificate
 
 pytestmark = pytest.mark.cluster
 
@@ -143,43 +143,10 @@ def test_helm_test_passes(secure: Release) -> None:
     assert "KV round trip ok" in out.stdout + out.stderr
 
 
-def assert_no_rpc_without_a_certificate(kube: Kube, release: Release, image: str) -> None:
-    """An agent that holds the gossip key but no certificate sees the servers through gossip,
-    and they refuse its RPC: only the missing certificate keeps it out."""
-    key = release.gossip_key()
-    join = f"{release.service('server')}.{release.namespace}.svc"
-    agent = [
-        "consul", "agent", "-data-dir=/tmp/data", "-node=no-cert", "-bind=$(POD_IP)",
-        f"-retry-join={join}", "-encrypt=$(KEY)", "-client=127.0.0.1",
-    ]  # fmt: skip
-    env = [
-        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-        {"name": "KEY", "value": key},
-    ]
-    start_pod(kube, release.namespace, "no-cert", image, agent, env)
-    intruder = ConsulAPI(kube, release.namespace, "no-cert")
-    wait_for(
-        lambda: any(m["Tags"]["role"] == "consul" for m in intruder.members()),
-        "the agent without a certificate to see the servers through gossip",
-        timeout=90,
-    )
-    resp = intruder.request("GET", "/v1/catalog/nodes")
-    assert resp.status == 500, f"RPC without a certificate answered {resp.status}: {resp.body}"
-    ip = kube.core.read_namespaced_pod("no-cert", release.namespace).status.pod_ip
-    logs = "".join(
-        kube.core.read_namespaced_pod_log(p.metadata.name, release.namespace)
-        for p in release.pods("server")
-    )
-    assert re.search(rf"Non-TLS connection attempted.*from={re.escape(ip)}:", logs), (
-        "the servers did not refuse the plain RPC connection"
-    )
-    kube.core.delete_namespaced_pod("no-cert", release.namespace, grace_period_seconds=0)
-
-
 def test_an_agent_without_a_certificate_gets_no_rpc(
     kube: Kube, secure: Release, consul_image: str
 ) -> None:
-    assert_no_rpc_without_a_certificate(kube, secure, consul_image)
+    assert_no_rpc_without_a_certificate(secure, consul_image)
 
 
 def chart_secrets(kube: Kube, release: Release) -> dict[str, dict[str, str]]:
@@ -302,37 +269,4 @@ def test_each_switch_alone(
         anonymous = ConsulAPI(kube, release.namespace, server.pod)
         assert anonymous.request("PUT", "/v1/kv/alone/acl", "x").status == 403
         assert server.kv_put("alone/acl", "yes")
-    release.uninstall()
-
-
-def test_tls_comes_to_a_running_release_in_three_rolling_steps(
-    kube: Kube,
-    namespace_factory: NamespaceFactory,
-    release_factory: ReleaseFactory,
-    consul_image: str,
-) -> None:
-    release = release_factory("migrate", namespace_factory("tls-steps"))
-    data = {f"migrate/{i}": str(i) for i in range(10)}
-    for key, value in data.items():
-        assert release.api("server").kv_put(key, value)
-    # All at once would leave the rolled servers refusing the others' plain RPC: refused.
-    refused = release.upgrade(check=False, tls={"enabled": True})
-    assert refused.returncode != 0
-    assert "turn TLS on in three upgrades" in refused.stderr, refused.stderr
-    steps = [
-        {"enabled": True, "verifyOutgoing": False, "verifyIncoming": False},
-        {"verifyOutgoing": True},
-        {"verifyIncoming": True},
-    ]
-    # Plain HTTP stays on throughout, so the watch keeps sampling it.
-    with LeaderWatch(release) as watch:
-        for step in steps:
-            release.upgrade(tls=step)
-    watch.assert_leaderless_below(3)
-    api = release.api("server")
-    assert {key: api.kv_get(key) for key in data} == data
-    assert all(s["Voter"] for s in api.raft_servers()) and len(api.raft_servers()) == 3
-    assert "KV round trip ok" in release.test().stdout
-    # The last step is what shuts plain RPC out.
-    assert_no_rpc_without_a_certificate(kube, release, consul_image)
     release.uninstall()
