@@ -212,10 +212,14 @@ class LeaderWatch:
         self.samples = [parse(line) for line in log.splitlines() if line.strip()]
         return self.samples
 
+    def since_first_leader(self) -> list[Sample]:
+        """The rounds from the first that saw a leader on (the watch waits for one)."""
+        first = next((i for i, s in enumerate(self.samples) if s.leader), len(self.samples))
+        return self.samples[first:]
+
     def judged(self) -> list[Sample]:
         """The rounds that can tell led from leaderless, from the first that saw a leader on."""
-        first = next((i for i, s in enumerate(self.samples) if s.leader), len(self.samples))
-        return [s for s in self.samples[first:] if s.known]
+        return [s for s in self.since_first_leader() if s.known]
 
     def current_leader(self) -> str:
         """The leader in the newest sample ("" for none), read while the watch runs."""
@@ -230,8 +234,7 @@ class LeaderWatch:
     def unreachable_rounds(self) -> int:
         """Rounds in which some server did not answer the watch (those that could still tell
         led from leaderless included)."""
-        first = next((i for i, s in enumerate(self.samples) if s.leader), len(self.samples))
-        return sum(1 for s in self.samples[first:] if s.unreachable)
+        return sum(1 for s in self.since_first_leader() if s.unreachable)
 
     def leaderless_windows(self) -> list[float]:
         """Seconds of each run of rounds in which no server answered as leader."""
