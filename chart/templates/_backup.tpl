@@ -25,6 +25,29 @@ takes the chart root ($).
 {{- end }}
 
 {{/*
+consul.backup.toLeaderScript: points the CLI at the leader itself. A follower forwards a snapshot
+request to the leader over a connection the leader now and then resets before its answer is read
+("failed to decode response: read tcp ...:8300: connection reset by peer", hashicorp/consul#6893;
+seen here on 2 of 7 snapshot Jobs in one run), so a scheduled backup or a restore failed by chance.
+The leader's certificate is checked against the Service's name, which it holds. Should leadership
+move in between, that server forwards the request as any server does.
+*/}}
+{{- define "consul.backup.toLeaderScript" -}}
+leader=$(curl -sf --max-time 10 ${CONSUL_CACERT:+--cacert "$CONSUL_CACERT"} "$CONSUL_HTTP_ADDR/v1/status/leader" | jq -r .) || leader=
+if [ -n "$leader" ]; then
+  {{- if .Values.tls.enabled }}
+  export CONSUL_TLS_SERVER_NAME={{ include "consul.joinAddress" . }}
+  export CONSUL_HTTP_ADDR="https://${leader%:*}:8501"
+  {{- else }}
+  export CONSUL_HTTP_ADDR="http://${leader%:*}:8500"
+  {{- end }}
+  echo "asking the leader, $CONSUL_HTTP_ADDR"
+else
+  echo "$CONSUL_HTTP_ADDR names no leader now; asking through it"
+fi
+{{- end }}
+
+{{/*
 consul.backup.saveScript: one snapshot, written under a temporary name and kept only once
 `consul snapshot inspect` reads a raft index above 0 from it, then the oldest beyond
 backup.keep deleted. Any failure fails the Job, for the user's alerting to see. The image's sh
@@ -35,6 +58,7 @@ the index must prove to be a number above 0: an unreadable snapshot yields an em
 {{- $prefix := include "consul.backup.filePrefix" . -}}
 file="{{ $prefix }}-$(date -u +%Y%m%dT%H%M%SZ).snap"
 trap 'rm -f "$file.part"' EXIT
+{{ include "consul.backup.toLeaderScript" . }}
 consul snapshot save "$file.part"
 meta=$(consul snapshot inspect -format=json "$file.part") || {
   echo "consul snapshot inspect cannot read the snapshot, so it is not kept" >&2
@@ -77,6 +101,7 @@ until timeout 10 consul operator raft list-peers >/dev/null; do
   echo "no leader to restore into yet; retrying in 5s"
   sleep 5
 done
+{{ include "consul.backup.toLeaderScript" . }}
 consul snapshot restore "$file"
 echo "restored $file (raft index $index)"
 {{ include "consul.server.autopilotScript" . }}
@@ -116,7 +141,7 @@ containers:
     image: {{ include "consul.image" .root }}
     imagePullPolicy: {{ $v.image.pullPolicy }}
     env:
-      # Any server forwards a snapshot request to the leader.
+      # The Service finds a server, which names the leader (consul.backup.toLeaderScript).
       {{- include "consul.pod.cliEnv" (dict "root" .root "component" .component "url" (include "consul.serverURL" .root)) | nindent 6 }}
     command:
       - /bin/sh

@@ -86,6 +86,8 @@ def test_each_snapshot_is_checked_and_only_the_newest_are_kept(
     for n in range(3):
         ok, log = run_job(kube, backed_up, f"snap-{n}")
         assert ok, log
+        # Straight to the leader, its certificate checked (see consul.backup.toLeaderScript).
+        assert "asking the leader, https://" in log, log
         match = KEPT.search(log)
         assert match and int(match[3]) > 0, log
         kept.append(match[2])

@@ -20,7 +20,7 @@ SECURE = {"tls": {"enabled": True}, "acl": {"enabled": True}}
 RESTORE = {"backup": {"restore": {"snapshot": "latest"}}}
 
 
-def env(doc: Manifest) -> dict[str, str]:
+def envs(doc: Manifest) -> dict[str, str]:
     return {e["name"]: e.get("value", "") for e in container(doc).get("env", [])}
 
 
@@ -31,9 +31,9 @@ def script(doc: Manifest) -> str:
 def test_off_by_default() -> None:
     docs = render()
     assert not find(docs, "CronJob") and not find(docs, "Job", "consul-restore")
-    assert "BACKUP_CLAIM" not in env(one(docs, "Job", "consul-secrets-init"))
+    assert "BACKUP_CLAIM" not in envs(one(docs, "Job", "consul-secrets-init"))
     acl = render(SECURE)
-    assert "consul-acl-backup" not in env(one(acl, "Job", "consul-secrets-init"))["TOKEN_SECRETS"]
+    assert "consul-acl-backup" not in envs(one(acl, "Job", "consul-secrets-init"))["TOKEN_SECRETS"]
     assert "backup" not in script(one(acl, "Job", "consul-acl-init-1"))
 
 
@@ -82,14 +82,16 @@ EMPTY = """echo '{"Meta":{"Index":0}}'"""
 NO_INDEX = "echo '{}'"
 GOOD = """echo '{"Meta":{"Index":42,"Term":2}}'"""
 OLD = [f"consul-2024010{day}T001700Z.snap" for day in (1, 2, 3)]
+LEADER = "10.1.2.3:8300"
 
 
 def run_script(
-    tmp_path: Path, doc: Manifest, inspect: str, snapshots: list[str]
+    tmp_path: Path, doc: Manifest, inspect: str, snapshots: list[str], leader: str = LEADER
 ) -> subprocess.CompletedProcess[str]:
-    """Runs a Job's rendered script (its shell and flags as rendered) with the real jq and a
-    stand-in consul (`snapshot inspect` runs `inspect`; every call is logged to consul.calls), on
-    a claim in tmp_path/backups holding `snapshots`."""
+    """Runs a Job's rendered script (its shell, flags and environment as rendered) with the real
+    jq, a stand-in consul (`snapshot inspect` runs `inspect`; every call is logged to
+    consul.calls, and where it was sent to consul.sent) and a stand-in curl whose
+    /v1/status/leader answers `leader`, on a claim in tmp_path/backups holding `snapshots`."""
     if not shutil.which("jq"):
         pytest.fail("the backup script tests run the scripts and need jq: apt-get install jq")
     backups, bin_dir = tmp_path / "backups", tmp_path / "bin"
@@ -101,19 +103,30 @@ def run_script(
     consul.write_text(
         "#!/bin/sh\n"
         f'echo "$*" >>"{tmp_path}/consul.calls"\n'
+        'echo "$1 $2 -> $CONSUL_HTTP_ADDR ${CONSUL_TLS_SERVER_NAME:-}"'
+        f' >>"{tmp_path}/consul.sent"\n'
         'case "$1 $2" in\n'
         '  "snapshot save") echo "a snapshot" >"$3" ;;\n'
         f'  "snapshot inspect") {inspect} ;;\n'
         "esac\n"
     )
     consul.chmod(0o755)
+    curl = bin_dir / "curl"
+    curl.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        f"  *\"$CONSUL_HTTP_ADDR/v1/status/leader\"*) echo '{json.dumps(leader)}' ;;\n"
+        "  *) exit 22 ;;\n"
+        "esac\n"
+    )
+    curl.chmod(0o755)
     *shell, text = container(doc)["command"]
     # The script's files are absolute /backups/ paths, the claim's mount: the rendered text is run
     # as it is but for that prefix, which points at the stand-in claim instead.
     assert "/backups/" in text
     text = text.replace("/backups/", f"{backups}/")
     assert "/backups" not in text.replace(str(backups), "")
-    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {**envs(doc), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(
         [*shell, text], env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -178,6 +191,30 @@ def test_the_restore_goes_ahead_only_with_a_snapshot_that_inspects(
         assert restore in calls and "(raft index 42)" in proc.stdout
 
 
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
+@pytest.mark.parametrize("leader", [LEADER, "[fd00::7]:8300", ""], ids=["ipv4", "ipv6", "none"])
+@pytest.mark.parametrize("job", ["CronJob", "Job"], ids=["save", "restore"])
+def test_a_snapshot_goes_to_the_leader_itself(
+    tmp_path: Path, tls: bool, leader: str, job: str
+) -> None:
+    """A forwarded snapshot request is now and then reset by the leader (see
+    consul.backup.toLeaderScript): save and restore go to the leader, under the Service's
+    certificate name; with no leader named, through the Service as before."""
+    values = merge_values(merge_values(BACKUP, RESTORE), {"tls": {"enabled": tls}})
+    doc = one(render(values), job, None if job == "CronJob" else "consul-restore")
+    proc = run_script(tmp_path, doc, GOOD, OLD, leader=leader)
+    assert proc.returncode == 0, proc.stderr
+    service = "consul-server.consul-ns.svc"
+    if not leader:
+        sent = f"{'https' if tls else 'http'}://{service}:{8501 if tls else 8500} "
+    elif tls:
+        sent = f"https://{leader.rsplit(':', 1)[0]}:8501 {service}"
+    else:
+        sent = f"http://{leader.rsplit(':', 1)[0]}:8500 "
+    verb = "snapshot save" if job == "CronJob" else "snapshot restore"
+    assert f"{verb} -> {sent}" in (tmp_path / "consul.sent").read_text().splitlines()
+
+
 def claim_rules(docs: tuple[Manifest, ...]) -> list[dict[str, Any]]:
     return [
         r
@@ -193,7 +230,7 @@ def test_the_hook_makes_the_claim_outside_the_release() -> None:
     )
     docs = render(values)
     assert not find(docs, "PersistentVolumeClaim"), "a Helm object would go with uninstall"
-    hook = env(one(docs, "Job", "consul-secrets-init"))
+    hook = envs(one(docs, "Job", "consul-secrets-init"))
     assert hook["BACKUP_CLAIM"] == "consul-backup"
     claim = json.loads(hook["BACKUP_CLAIM_OBJECT"])
     assert claim["metadata"]["name"] == "consul-backup"
@@ -218,7 +255,7 @@ def test_the_hook_makes_the_claim_outside_the_release() -> None:
 def test_the_users_claim_is_used_as_it_is() -> None:
     values = merge_values(BACKUP, {"backup": {"persistence": {"existingClaim": "mine"}}})
     docs = render(values)
-    assert "BACKUP_CLAIM" not in env(one(docs, "Job", "consul-secrets-init"))
+    assert "BACKUP_CLAIM" not in envs(one(docs, "Job", "consul-secrets-init"))
     assert claim_rules(docs) == []
     volumes = pod_spec(one(docs, "CronJob"))["volumes"]
     assert get(volumes, "[?name=='backups'].persistentVolumeClaim.claimName") == ["mine"]
@@ -229,7 +266,7 @@ def test_the_users_claim_is_used_as_it_is() -> None:
 
 def test_the_backup_token_may_write_acls_and_nothing_more() -> None:
     docs = render(merge_values(SECURE, BACKUP))
-    assert "consul-acl-backup" in env(one(docs, "Job", "consul-secrets-init"))["TOKEN_SECRETS"]
+    assert "consul-acl-backup" in envs(one(docs, "Job", "consul-secrets-init"))["TOKEN_SECRETS"]
     sync = script(one(docs, "Job", "consul-acl-init-1"))
     assert 'policy consul-backup "scheduled snapshots' in sync
     assert '\'{"acl":"write"}\'' in sync and "-policy-name=consul-backup" in sync
@@ -238,8 +275,8 @@ def test_the_backup_token_may_write_acls_and_nothing_more() -> None:
         "ca.crt": ("consul-ca", "tls.crt"),
         "backup-token": ("consul-acl-backup", "token"),
     }
-    assert env(cronjob)["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/backup-token"
-    assert env(cronjob)["CONSUL_HTTP_ADDR"] == "https://consul-server.consul-ns.svc:8501"
+    assert envs(cronjob)["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/backup-token"
+    assert envs(cronjob)["CONSUL_HTTP_ADDR"] == "https://consul-server.consul-ns.svc:8501"
 
 
 def test_the_restore_runs_once_on_install_before_the_autopilot_hook() -> None:
@@ -276,7 +313,7 @@ def test_the_restore_puts_back_autopilot_and_the_charts_tokens(acl: bool) -> Non
     assert restore < text.index("consul operator autopilot set-config -cleanup-dead-servers=true")
     if acl:
         assert restore < text.index("consul acl token read -self") < text.index("token() {")
-        assert env(job)["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/management-token"
+        assert envs(job)["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/management-token"
         assert "backup-token" in secret_files(job)
     else:
         assert "acl" not in text
