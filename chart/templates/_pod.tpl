@@ -42,6 +42,18 @@ rather than the chart's, so on its loopback the CLI does not verify it.
 {{- end }}
 
 {{/*
+consul.pod.httpGet: a probe's httpGet on the agent's own API, as JSON; takes (dict "root" $
+"path" PATH). Over HTTPS when plain HTTP is off; the kubelet does not check the certificate.
+*/}}
+{{- define "consul.pod.httpGet" -}}
+{{- if and .root.Values.tls.enabled .root.Values.tls.httpsOnly }}
+{{- toJson (dict "path" .path "port" "https" "scheme" "HTTPS") }}
+{{- else }}
+{{- toJson (dict "path" .path "port" "http") }}
+{{- end }}
+{{- end }}
+
+{{/*
 consul.pod.agentCommand: the agent container's command. dumb-init is PID 1, so probe processes
 that a timeout killed are reaped (the agent as PID 1 never reaps them) and signals reach the
 agent. A data dir without a node ID gets one derived from the release and the node's name: a

@@ -59,20 +59,17 @@ is bounded below its probe's timeout, so no probe process outlives the probe. St
 liveness read /v1/status/leader, which needs no token, over HTTPS when plain HTTP is off.
 */}}
 {{- define "consul.server.probes" -}}
-{{- $get := dict "path" "/v1/status/leader" "port" "http" }}
-{{- if and .Values.tls.enabled .Values.tls.httpsOnly }}
-{{- $get = dict "path" "/v1/status/leader" "port" "https" "scheme" "HTTPS" }}
-{{- end }}
+{{- $get := include "consul.pod.httpGet" (dict "root" . "path" "/v1/status/leader") }}
 # The HTTP API must answer before liveness starts; raft log replay can take a while.
 startupProbe:
-  httpGet: {{ toJson $get }}
+  httpGet: {{ $get }}
   periodSeconds: 5
   timeoutSeconds: 3
   failureThreshold: 60
 # /v1/status/leader answers 200 with or without a leader, so liveness restarts only an agent
 # that stopped serving, never a healthy server during an election.
 livenessProbe:
-  httpGet: {{ toJson $get }}
+  httpGet: {{ $get }}
   periodSeconds: 10
   timeoutSeconds: 5
   failureThreshold: 6

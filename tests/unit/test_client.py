@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from render import Manifest, container, find, one, pod_spec, render
 
 DS = "consul-client"
+HTTPS_ONLY = {"tls": {"enabled": True, "httpsOnly": True}}
 
 
 def client(values: dict[str, Any] | None = None) -> Manifest:
@@ -35,35 +37,46 @@ def test_node_local_service() -> None:
     assert {p["port"] for p in svc["spec"]["ports"]} == {8500, 8600}
 
 
-def test_losing_every_server_never_restarts_a_client() -> None:
+@pytest.mark.parametrize(
+    ("values", "port"),
+    [({}, {"port": "http"}), (HTTPS_ONLY, {"port": "https", "scheme": "HTTPS"})],
+    ids=["http", "https-only"],
+)
+def test_the_kubelet_probes_the_agent_itself_with_no_exec(
+    values: dict[str, Any], port: dict[str, str]
+) -> None:
+    # An exec probe starts a process through the container runtime every period: on a kind node
+    # that cost as much CPU as the idle agents themselves.
+    probes = {
+        name: probe for name, probe in container(client(values)).items() if name.endswith("Probe")
+    }
+    assert set(probes) == {"startupProbe", "livenessProbe", "readinessProbe"}
+    assert all(set(p) & {"exec", "tcpSocket"} == set() for p in probes.values())
     # A restart per lost server ends in CrashLoopBackOff during a long outage; liveness only
-    # asks that the agent answers HTTP, whatever its servers.
-    probe = container(client())["livenessProbe"]
-    script = probe["exec"]["command"][-1]
-    assert "consul members" not in script
-    assert 'curl -s -o /dev/null --max-time 3 "$CONSUL_HTTP_ADDR/v1/agent/self"' in script
-    assert "-f" not in script.split(), "any HTTP answer, even an error, proves the agent serves"
+    # asks that the agent's HTTP server answers (its index, no token, no RPC).
+    assert probes["livenessProbe"]["httpGet"] == {"path": "/", **port}
+    # Consul answers DNS from stale state and takes local registrations without a leader: a
+    # leaderless cluster must keep its clients in the -dns and node-local Services. Status.Leader
+    # answers 200 with or without a leader, and fails only when no server answers.
+    for name in ("startupProbe", "readinessProbe"):
+        assert probes[name]["httpGet"] == {"path": "/v1/status/leader", **port}
 
 
-def test_a_rejoin_container_joins_again_when_no_server_is_alive() -> None:
+def test_a_rejoin_container_joins_again_when_no_server_answers() -> None:
     rejoin = pod_spec(client())["containers"][1]
     assert rejoin["name"] == "rejoin"
     assert rejoin["command"][0] == "dumb-init"
     script = rejoin["command"][-1]
     assert "sleep 10 & wait $!" in script
-    assert "consul members -status=alive" in script
+    check = 'curl -sf -o /dev/null --max-time 3 "$CONSUL_HTTP_ADDR/v1/status/leader" && continue'
+    assert check in script
     assert 'consul join "consul-server.consul-ns.svc"' in script
     slower = pod_spec(client({"client": {"rejoinIntervalSeconds": 30}}))
     assert "sleep 30 & wait $!" in slower["containers"][1]["command"][-1]
     assert rejoin["securityContext"]["readOnlyRootFilesystem"] is True
-
-
-def test_ready_while_it_knows_a_live_server_leader_or_not() -> None:
-    # Consul answers DNS from stale state and takes local registrations without a leader: a
-    # leaderless cluster must keep its clients in the -dns and node-local Services.
-    script = container(client())["readinessProbe"]["exec"]["command"][-1]
-    assert "/v1/status/leader" not in script
-    assert "consul members -status=alive" in script and '"server"' in script
+    # The client's own HTTPS certificate comes from auto-encrypt, not the chart's CA.
+    tls = pod_spec(client({"tls": {"enabled": True}}))["containers"][1]["command"][-1]
+    assert "curl -sfk -o /dev/null" in tls
 
 
 def test_tolerations_reach_tainted_nodes() -> None:
