@@ -14,7 +14,7 @@ NAMESPACE ?= consul
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: tools lint test-unit cluster cluster-down up up-from-nothing test-cluster previous-consul test-chaos test bench docs
+.PHONY: tools lint test-unit cluster cluster-down up up-from-nothing test-cluster test-idle previous-consul test-chaos test bench docs
 
 ## tools: helm 3, helm 4 and ct built into .tools/bin, and tox in .venv
 tools: $(TOX)
@@ -55,6 +55,11 @@ up-from-nothing:
 test-cluster: tools cluster
 	$(TOX) -e cluster -- $(PYTEST_ARGS)
 
+## test-idle: the idle tier (one release left alone for IDLE_MINUTES, 10 unless set, its leader
+## watched throughout) against that cluster; `make test` runs it beside the cluster tier
+test-idle: tools cluster
+	$(TOX) -e idle -- $(PYTEST_ARGS)
+
 ## previous-consul: the older Consul image the chaos tier upgrades from, loaded into the cluster
 previous-consul: cluster
 	bash hack/previous-consul.sh
@@ -63,8 +68,8 @@ previous-consul: cluster
 test-chaos: tools cluster previous-consul
 	$(TOX) -e chaos -- $(PYTEST_ARGS)
 
-## test: everything CI runs, every tier even after a failed one, then a table of the tiers'
-## wall times, counts and the evidence folders of failed tests
+## test: everything CI runs, every tier even after a failed one (the idle tier beside the cluster
+## tier), then a table of the tiers' wall times, counts and the evidence folders of failed tests
 test:
 	bash hack/test-all.sh
 

@@ -22,7 +22,7 @@ from release import CONSUL_IMAGE, NamespaceFactory, Release, ReleaseFactory, ima
 from render import Manifest, merge_values, render
 from scenario import FIGURES, SECURE, Chaos, ChaosFactory, Row, figures_table, writer_token
 
-TIERS = {"not cluster": "unit", "cluster": "cluster", "chaos": "chaos"}
+TIERS = {"not cluster": "unit", "cluster": "cluster", "chaos": "chaos", "idle": "idle"}
 STARTED = pytest.StashKey[float]()
 # Test modules (paths) with a failed test in this process: their namespaces are kept with
 # --keep-failed.
@@ -46,13 +46,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Iterator[pytest.TestReport]:
-    """A failed cluster or chaos test (or its setup or teardown) writes its evidence before
+    """A failed cluster, chaos or idle test (or its setup or teardown) writes its evidence before
     its namespaces go; the failure names the folder."""
     report = yield
     if call.when == "call":  # a scenario's figures travel with its report (xdist workers too)
         report.user_properties += [("figures", asdict(row)) for row in FIGURES]
         FIGURES.clear()
-    tier = next((t for t in ("cluster", "chaos") if item.get_closest_marker(t)), None)
+    tier = next((t for t in ("cluster", "chaos", "idle") if item.get_closest_marker(t)), None)
     if tier and report.failed:
         FAILED_MODULES.add(item.path)
         try:
@@ -217,7 +217,7 @@ def chaos_factory(
     kube: Kube, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
 ) -> ChaosFactory:
     """Installs a release with TLS and ACLs on (plus `values`) and gives its Chaos: the chaos
-    tier's scenarios, and the idle release the cluster tier watches."""
+    tier's scenarios, and the idle tier's release."""
 
     def make(name: str, servers: int = 3, **values: object) -> Chaos:
         values = merge_values(merge_values(SECURE, {"server": {"replicas": servers}}), values)
