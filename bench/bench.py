@@ -19,13 +19,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kube import CACHE, Kube, kubeconfig
 from layouts import Chart, Floor, Layout, seed
 from load import load
-from release import CONSUL_IMAGE
-from render import REPO
 from scenarios import deployed, failover, install_to_healthy, rolling_restart
 from table import Table
+
+from harness.kube import CACHE, Kube, kubeconfig
+from harness.release import CONSUL_IMAGE
+from harness.render import REPO
 
 SECTIONS = ("install", "failover", "restart", "load", "tiers")
 LAYOUTS = ("chart", "seed-000", "seed-003", "floor")
@@ -118,7 +119,7 @@ def run_load(kube: Kube, image: str, sizes: list[int], runs: int, table: Table) 
 
 def run_tiers(runs: int, table: Table) -> None:
     """The unit tier, run here `runs` times under each helm; the cluster and chaos tiers as
-    `make test` last recorded them (tests/conftest.py): they take the cluster for 30 min."""
+    `make test` last recorded them (harness/plugin.py): they take the cluster for 30 min."""
     for helm in ("helm3", "helm4"):
         times = []
         for _ in range(runs):

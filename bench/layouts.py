@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kube import Kube, exec_in_pod, run, wait_for
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from release import Release, image_values
-from render import REPO, render
+
+from harness.kube import Kube, exec_in_pod, run, wait_for
+from harness.release import Release, image_values
+from harness.render import REPO, render
 
 BASELINES = Path(__file__).parent / "baselines"
 KIND_VALUES = yaml.safe_load((REPO / "hack" / "kind-values.yaml").read_text())
@@ -136,9 +137,7 @@ class Chart(Layout):
 
     def members(self) -> int:
         assert self.release
-        ds = self.kube.apps.read_namespaced_daemon_set(
-            f"{self.release.fullname}-client", self.namespace
-        )
+        ds = self.kube.apps.read_namespaced_daemon_set(self.release.named("client"), self.namespace)
         return self.servers + (ds.status.desired_number_scheduled or 0)
 
     def server_selector(self) -> str:

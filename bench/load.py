@@ -10,9 +10,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from kube import Kube, exec_in_pod, start_pod, wait_for, worker_nodes
 from layouts import Chart
 from table import Table, percentile
+
+from harness.kube import Kube, exec_in_pod, start_pod, wait_for, worker_nodes
 
 REQUESTS = 200  # per latency sample
 QUIET_S = 20  # the window agents' CPU is averaged over, with only their checks running

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TypeVar
 
-from kube import exec_in_pod, wait_for
 from layouts import Layout
-from leader_watch import LeaderWatch, Sample
-from scenario import failure_kinds
-from writer import Writer
+
+from harness.kube import exec_in_pod, wait_for
+from harness.leader_watch import LeaderWatch, Sample
+from harness.scenario import failure_kinds
+from harness.writer import Writer
 
 L = TypeVar("L", bound=Layout)
 

@@ -9,7 +9,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 run="${CACHE}/runs/${stamp}.jsonl"
 mkdir -p "${CACHE}/runs"
 : >"$run"
-# Each pytest session of the run appends its outcome here (tests/conftest.py).
+# Each pytest session of the run appends its outcome here (harness/plugin.py).
 export CONSUL_CHART_RUN="$run"
 failed=0
 
@@ -59,5 +59,5 @@ fi
 ((idle_rc == 0)) || failed=1
 
 step test-chaos
-python3 "${REPO_ROOT}/tests/run_table.py" "$run"
+python3 "${REPO_ROOT}/harness/run_table.py" "$run"
 exit "$failed"

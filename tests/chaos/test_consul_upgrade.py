@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from kube import wait_for
-from release import Release, image_values
-from render import REPO
-from scenario import Chaos, ChaosFactory
+
+from harness.kube import wait_for
+from harness.release import Release, image_values
+from harness.render import REPO
+from harness.scenario import Chaos, ChaosFactory
 
 pytestmark = pytest.mark.chaos
 

@@ -5,8 +5,9 @@ runs in the chaos tier, alone."""
 from __future__ import annotations
 
 import pytest
-from kube import Kube, run, wait_for, worker_nodes
-from release import NamespaceFactory, ReleaseFactory
+
+from harness.kube import Kube, run, wait_for, worker_nodes
+from harness.release import NamespaceFactory, ReleaseFactory
 
 pytestmark = pytest.mark.chaos
 

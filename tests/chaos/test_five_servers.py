@@ -4,7 +4,8 @@ once, which five servers survive and three would not."""
 from __future__ import annotations
 
 import pytest
-from scenario import Chaos, ChaosFactory, pod_at
+
+from harness.scenario import Chaos, ChaosFactory, pod_at
 
 pytestmark = pytest.mark.chaos
 

@@ -8,8 +8,9 @@ import subprocess
 import time
 
 import pytest
-from scenario import Chaos, ChaosFactory, pod_at
-from writer import Writer
+
+from harness.scenario import Chaos, ChaosFactory, pod_at
+from harness.writer import Writer
 
 pytestmark = pytest.mark.chaos
 

@@ -10,8 +10,9 @@ import subprocess
 import time
 
 import pytest
-from kube import exec_in_pod, run, tools_env, wait_for
-from scenario import Chaos, ChaosFactory
+
+from harness.kube import exec_in_pod, run, tools_env, wait_for
+from harness.scenario import Chaos, ChaosFactory
 
 pytestmark = pytest.mark.chaos
 

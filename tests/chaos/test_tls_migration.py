@@ -9,8 +9,9 @@ the host, not the migration."""
 from __future__ import annotations
 
 import pytest
-from leader_watch import LeaderWatch
-from release import NamespaceFactory, ReleaseFactory, assert_no_rpc_without_a_certificate
+
+from harness.leader_watch import LeaderWatch
+from harness.release import NamespaceFactory, ReleaseFactory, assert_no_rpc_without_a_certificate
 
 pytestmark = pytest.mark.chaos
 

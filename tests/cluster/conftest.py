@@ -1,15 +1,16 @@
 """Fixtures of the cluster tier: the default release and ways to look at it (the fixtures for the
-cluster itself are in tests/conftest.py, shared with the chaos tier)."""
+cluster itself are in the harness' pytest plugin, harness/plugin.py, shared by every tier)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from consul_api import ConsulAPI
-from kube import Kube, start_pod
-from release import NamespaceFactory, Release, ReleaseFactory
 from xdist.scheduler import LoadFileScheduling
+
+from harness.consul_api import ConsulAPI
+from harness.kube import Kube, start_pod
+from harness.release import NamespaceFactory, Release, ReleaseFactory
 
 # The modules that load the host most: the security module upgrades and reinstalls a TLS and ACL
 # release and installs two more, and the backup drill imports 10,000 keys, snapshots and
@@ -49,6 +50,6 @@ def via_client(release: Release) -> ConsulAPI:
 
 
 @pytest.fixture(scope="module")
-def via_ui(kube: Kube, release: Release, toolbox: str) -> ConsulAPI:
+def via_ui(release: Release, toolbox: str) -> ConsulAPI:
     """The HTTP API through the UI Service, from a separate pod."""
-    return ConsulAPI(kube, release.namespace, toolbox, f"http://{release.service('ui')}")
+    return release.api_in(toolbox, f"http://{release.service('ui')}")

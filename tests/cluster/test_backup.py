@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
-from kube import Kube, exec_in_pod, run, wait_for
-from release import NamespaceFactory, Release, ReleaseFactory
-from render import CHART, helm, merge_values
+
+from harness.kube import Kube, exec_in_pod, run, wait_for
+from harness.release import NamespaceFactory, Release, ReleaseFactory
+from harness.render import CHART, helm, merge_values
 
 pytestmark = pytest.mark.cluster
 
@@ -37,7 +38,7 @@ def run_job(
     """Start a Job from the backup CronJob (as `kubectl create job --from` does), or `job`;
     (whether it completed, the log of its last pod) once it has completed or failed."""
     if job is None:
-        cronjob = f"cronjob/{release.fullname}-backup"
+        cronjob = "cronjob/" + release.named("backup")
         run(["kubectl", "create", "job", name, f"--from={cronjob}", "-n", release.namespace])
     else:
         kube.batch.create_namespaced_job(release.namespace, job)
@@ -62,7 +63,7 @@ def job_outcome(kube: Kube, namespace: str, name: str) -> tuple[bool, str]:
 
 def cronjob_job(kube: Kube, release: Release, name: str) -> dict[str, Any]:
     """A Job of the backup CronJob's template without retries, for a test to change and run."""
-    cronjob = kube.batch.read_namespaced_cron_job(f"{release.fullname}-backup", release.namespace)
+    cronjob = kube.batch.read_namespaced_cron_job(release.named("backup"), release.namespace)
     spec = kube.batch.api_client.sanitize_for_serialization(cronjob.spec.job_template.spec)
     spec["backoffLimit"] = 0
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": spec}
@@ -206,7 +207,7 @@ def test_restore_drill(kube: Kube, backed_up: Release) -> None:
 def one_off_restore(kube: Kube, release: Release, snapshot: str) -> tuple[bool, str]:
     """The README's restore into a running release: the restore Job rendered alone with
     `helm template --show-only` and applied with kubectl; (succeeded, its log)."""
-    name = f"{release.fullname}-restore"
+    name = release.named("restore")
     run(["kubectl", "delete", "job", name, "-n", release.namespace, "--ignore-not-found"])
     values = merge_values(release.values, {"backup": {"restore": {"snapshot": snapshot}}})
     cmd = [helm(), "template", release.name, str(CHART), "-n", release.namespace]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from release import NamespaceFactory, ReleaseFactory
-from render import CHART
+
+from harness.release import NamespaceFactory, ReleaseFactory
+from harness.render import CHART
 
 pytestmark = pytest.mark.cluster
 

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from consul_api import ConsulAPI
-from kube import Kube, exec_in_pod, start_pod, wait_for
-from release import NamespaceFactory, Release, ReleaseFactory
+
+from harness.kube import Kube, exec_in_pod, start_pod, wait_for
+from harness.release import NamespaceFactory, Release, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 
@@ -103,7 +103,7 @@ def test_dns_and_local_api_keep_serving_without_a_leader(
         answer = exec_in_pod(kube, agents.namespace, toolbox, command)
         survivor_ip = agents.pods("server")[0].status.pod_ip
         assert answer.returncode == 0 and survivor_ip in answer.stdout, answer.stdout
-        local = ConsulAPI(kube, agents.namespace, toolbox, local_agent)
+        local = agents.api_in(toolbox, local_agent)
         registered = local.register_service(service)
         assert registered.status == 200, registered.body
     wait_for(lambda: survivor.leader(), "a leader again", timeout=60)
@@ -130,7 +130,7 @@ def test_clients_rejoin_after_every_server_was_gone_without_restarting(
     # Longer than the old liveness budget (60 s without a server meant a restart).
     time.sleep(75)
     scale(3)
-    api = ConsulAPI(kube, agents.namespace, agents.server_pod(0))
+    api = agents.api_in(agents.server_pod(0))
     # Back: server-0's agent answers (with or without a leader yet).
     wait_for(lambda: api.leader() is not None, "server-0 answering", timeout=240, interval=1)
     back = time.monotonic()
@@ -195,5 +195,5 @@ def test_a_registration_survives_a_client_rollout_with_a_data_dir_on_the_node(
     )
     assert [(n["ServiceID"], n["Node"]) for n in nodes] == [(service_id, node)]
     (pod,) = [p for p in kept.pods("client") if p.spec.node_name == node]
-    services = ConsulAPI(kube, kept.namespace, pod.metadata.name).get("/v1/agent/services")
+    services = kept.api_in(pod.metadata.name).get("/v1/agent/services")
     assert service_id in services, "the new agent restored it from its data dir"

@@ -6,8 +6,9 @@ import time
 import uuid
 
 import pytest
-from kube import Kube
 from kubernetes import client
+
+from harness.kube import Kube
 
 pytestmark = pytest.mark.cluster
 

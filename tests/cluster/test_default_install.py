@@ -10,9 +10,10 @@ import uuid
 
 import pytest
 import testinfra
-from consul_api import ConsulAPI
-from kube import Kube, exec_in_pod, kubeconfig, start_pod, wait_for, worker_nodes
-from release import Release
+
+from harness.consul_api import ConsulAPI
+from harness.kube import Kube, exec_in_pod, kubeconfig, start_pod, wait_for, worker_nodes
+from harness.release import Release
 
 pytestmark = pytest.mark.cluster
 

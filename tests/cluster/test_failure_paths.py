@@ -5,9 +5,10 @@ would use, and the cluster tier runs two modules at a time.)"""
 from __future__ import annotations
 
 import pytest
-from kube import Kube
 from kubernetes import client
-from release import NamespaceFactory, ReleaseFactory
+
+from harness.kube import Kube
+from harness.release import NamespaceFactory, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 

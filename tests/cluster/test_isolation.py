@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from release import NamespaceFactory, Release, ReleaseFactory
+
+from harness.release import NamespaceFactory, Release, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 

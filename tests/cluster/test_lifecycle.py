@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from kube import Kube, wait_for
 from kubernetes.dynamic import DynamicClient
-from leader_watch import LeaderWatch
-from release import NamespaceFactory, Release, ReleaseFactory
+
+from harness.kube import Kube, wait_for
+from harness.leader_watch import LeaderWatch
+from harness.release import NamespaceFactory, Release, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 

@@ -6,8 +6,9 @@ agents, `helm test` and DNS keep working."""
 from __future__ import annotations
 
 import pytest
-from kube import Kube, exec_in_pod, start_pod
-from release import NamespaceFactory, Release, ReleaseFactory
+
+from harness.kube import Kube, exec_in_pod, start_pod
+from harness.release import NamespaceFactory, Release, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 

@@ -8,9 +8,10 @@ also proves that the chart's persistence check compares sizes, not spellings.
 from __future__ import annotations
 
 import pytest
-from kube import Kube, wait_for
-from leader_watch import LeaderWatch
-from release import NamespaceFactory, Release, ReleaseFactory
+
+from harness.kube import Kube, wait_for
+from harness.leader_watch import LeaderWatch
+from harness.release import NamespaceFactory, Release, ReleaseFactory
 
 pytestmark = pytest.mark.cluster
 

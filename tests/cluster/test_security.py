@@ -6,10 +6,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from consul_api import ConsulAPI
-from kube import Kube, exec_in_pod, start_pod, wait_for, worker_nodes
-from leader_watch import LeaderWatch
-from release import NamespaceFactory, Release, ReleaseFactory, assert_no_rpc_without_a_certificate
+
+from harness.consul_api import ConsulAPI
+from harness.kube import Kube, exec_in_pod, start_pod, wait_for, worker_nodes
+from harness.leader_watch import LeaderWatch
+from harness.release import (
+    NamespaceFactory,
+    Release,
+    ReleaseFactory,
+    assert_no_rpc_without_a_certificate,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -36,9 +42,11 @@ def outsider(kube: Kube, secure: Release, consul_image: str) -> str:
     return pod
 
 
-def ui_api(kube: Kube, release: Release, pod: str, *curl_args: str) -> ConsulAPI:
+def ui_api(release: Release, pod: str, token: str = "") -> ConsulAPI:
+    """The API through the UI Service from `pod`, checked with the CA it holds, presenting one
+    of the chart's tokens (by name) or none."""
     url = f"https://{release.service('ui')}.{release.namespace}.svc:443"
-    return ConsulAPI(kube, release.namespace, pod, url, curl_args=("--cacert", CA_FILE, *curl_args))
+    return release.api_in(pod, url, ca=CA_FILE, token=token)
 
 
 def curl_exit(kube: Kube, release: Release, pod: str, *args: str) -> int:
@@ -73,7 +81,7 @@ def test_every_pod_is_admitted_under_restricted(kube: Kube, secure: Release) -> 
         pods = secure.pods(component)
         assert len(pods) == expected and expected > 0
         assert all(p.status.phase == "Running" for p in pods)
-    job = kube.batch.read_namespaced_job(f"{secure.fullname}-acl-init-1", namespace)
+    job = kube.batch.read_namespaced_job(secure.named("acl-init-1"), namespace)
     assert job.status.succeeded == 1
 
 
@@ -89,7 +97,7 @@ def test_https_is_verified_with_the_ca(kube: Kube, secure: Release, outsider: st
     url = f"https://{secure.service('ui')}.{secure.namespace}.svc:443/v1/status/leader"
     # curl exit 60: the server's certificate is not signed by a CA the system trusts.
     assert curl_exit(kube, secure, outsider, url) == 60
-    api = ui_api(kube, secure, outsider)
+    api = ui_api(secure, outsider)
     assert api.leader()
     ui = api.request("GET", "/ui/")
     assert ui.status == 200 and "<title>Consul" in ui.body, "the web UI is served over HTTPS"
@@ -98,22 +106,22 @@ def test_https_is_verified_with_the_ca(kube: Kube, secure: Release, outsider: st
 def test_anonymous_is_denied_and_the_management_token_works(
     kube: Kube, secure: Release, outsider: str
 ) -> None:
-    anonymous = ui_api(kube, secure, outsider)
+    anonymous = ui_api(secure, outsider)
     assert anonymous.request("PUT", "/v1/kv/security/anon", "x").status == 403
     assert anonymous.request("GET", "/v1/agent/members").body.strip() == "[]"
-    manager = ui_api(kube, secure, outsider, *secure.token_args())
+    manager = ui_api(secure, outsider, "management")
     assert manager.kv_put("security/managed", "yes")
     assert manager.kv_get("security/managed") == "yes"
 
 
 def test_each_chart_token_has_its_rights_only(kube: Kube, secure: Release, outsider: str) -> None:
-    metrics = ui_api(kube, secure, outsider, *secure.token_args("metrics"))
+    metrics = ui_api(secure, outsider, "metrics")
     resp = metrics.request("GET", "/v1/agent/metrics?format=prometheus")
     assert resp.status == 200 and "consul_raft" in resp.body
     assert metrics.request("PUT", "/v1/kv/security/by-metrics", "x").status == 403
-    anonymous = ui_api(kube, secure, outsider)
+    anonymous = ui_api(secure, outsider)
     assert anonymous.request("GET", "/v1/agent/metrics?format=prometheus").status == 403
-    tester = ui_api(kube, secure, outsider, *secure.token_args("test"))
+    tester = ui_api(secure, outsider, "test")
     assert tester.kv_put("helm-test/by-test-token", "x")
     assert tester.request("PUT", "/v1/kv/security/by-test-token", "x").status == 403
 
@@ -186,9 +194,9 @@ def test_upgrades_keep_the_ca_the_certificate_and_every_token(
     # A config change rolls every server; the hook runs again and must keep everything.
     secure.upgrade(server={"podAnnotations": {"roll": "1"}})
     assert chart_secrets(kube, secure) == before
-    api = ui_api(kube, secure, outsider, *secure.token_args())
+    api = ui_api(secure, outsider, "management")
     assert api.kv_get("security/managed") == "yes"
-    job = f"{secure.fullname}-acl-init-2"
+    job = secure.named("acl-init-2")
     wait_for(
         lambda: kube.batch.read_namespaced_job(job, secure.namespace).status.succeeded,
         "the second acl-init Job to finish",
@@ -202,7 +210,7 @@ def test_upgrades_keep_the_ca_the_certificate_and_every_token(
     served_before = served_certificate(kube, secure, outsider, server)
     secure.upgrade(tls={"server": {"extraSANs": ["consul.example.com"]}})
     after = chart_secrets(kube, secure)
-    tls_secret = f"{secure.fullname}-server-tls"
+    tls_secret = secure.named("server-tls")
     assert after[tls_secret]["tls.crt"] != before[tls_secret]["tls.crt"]
     assert {k: v for k, v in after.items() if k != tls_secret} == {
         k: v for k, v in before.items() if k != tls_secret
@@ -221,7 +229,7 @@ def test_upgrades_keep_the_ca_the_certificate_and_every_token(
     secure.upgrade()
     renewed = chart_secrets(kube, secure)
     assert renewed[tls_secret]["tls.crt"] != after[tls_secret]["tls.crt"]
-    assert renewed[f"{secure.fullname}-ca"] == before[f"{secure.fullname}-ca"]
+    assert renewed[secure.named("ca")] == before[secure.named("ca")]
 
 
 def test_a_held_back_server_upgrade_does_not_hang_on_the_acl_job(secure: Release) -> None:
@@ -241,7 +249,7 @@ def test_reinstall_onto_the_old_volumes_keeps_data_and_tokens(
     assert chart_secrets(kube, secure) == before, "uninstall must keep the CA, key and tokens"
     secure.wait_until_agents_gone()
     secure.install()
-    api = ui_api(kube, secure, outsider, *secure.token_args())
+    api = ui_api(secure, outsider, "management")
     assert wait_for(lambda: api.kv_get("security/managed"), "the old data", timeout=120) == "yes"
     assert "KV round trip ok" in secure.test().stdout
 
@@ -262,11 +270,11 @@ def test_each_switch_alone(
     server = release.api("server")
     if release.tls:
         # Plain HTTP stays on beside HTTPS, and both reach the same cluster.
-        plain = ConsulAPI(kube, release.namespace, server.pod)
+        plain = release.api_in(server.pod)
         assert plain.leader() == server.leader() != ""
         assert server.kv_put("alone/tls", "yes") and plain.kv_get("alone/tls") == "yes"
     else:
-        anonymous = ConsulAPI(kube, release.namespace, server.pod)
+        anonymous = release.api_in(server.pod)
         assert anonymous.request("PUT", "/v1/kv/alone/acl", "x").status == 403
         assert server.kv_put("alone/acl", "yes")
     release.uninstall()

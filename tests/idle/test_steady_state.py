@@ -14,7 +14,8 @@ import os
 import time
 
 import pytest
-from scenario import Chaos, ChaosFactory
+
+from harness.scenario import Chaos, ChaosFactory
 
 pytestmark = pytest.mark.idle
 

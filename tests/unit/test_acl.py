@@ -9,11 +9,13 @@ import re
 import subprocess
 
 import pytest
-from render import (
+
+from harness.render import (
     CHART,
     Manifest,
     agent_config,
     container,
+    env_of,
     find,
     helm,
     one,
@@ -83,7 +85,7 @@ def test_agents_take_their_tokens_from_files(
     assert '.acl.tokens.agent = ($agent_token | rtrimstr("\\n"))' in script
     assert '.acl.tokens.dns = ($dns_token | rtrimstr("\\n"))' in script
     assert ("initial_management" in script) == (component == "server")
-    env = {e["name"]: e.get("value") for e in c["env"]}
+    env = env_of(c)
     assert env["CONSUL_HTTP_TOKEN_FILE"] == f"/consul/secrets/{token}-token"
 
 

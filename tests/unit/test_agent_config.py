@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from render import agent_config, get, one, render
+
+from harness.render import agent_config, get, one, render
 
 
 def config_of(component: str, values: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from render import Manifest, container, one, render
+
+from harness.render import Manifest, container, env_of, one, render
 
 
 def job(values: dict[str, Any] | None = None) -> Manifest:
@@ -24,7 +25,7 @@ def test_runs_after_every_install_and_upgrade() -> None:
     assert spec["activeDeadlineSeconds"] <= 600, "an upgrade never waits on it for long"
     pod = spec["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
-    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    env = env_of(pod["containers"][0])
     assert env["CONSUL_HTTP_ADDR"] == "http://consul-server.consul-ns.svc:8500"
 
 

@@ -13,15 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render import Manifest, container, find, get, merge_values, one, pod_spec, render, secret_files
+
+from harness.render import (
+    Manifest,
+    container,
+    env_of,
+    find,
+    get,
+    merge_values,
+    one,
+    pod_spec,
+    render,
+    secret_files,
+)
 
 BACKUP = {"backup": {"enabled": True}}
 SECURE = {"tls": {"enabled": True}, "acl": {"enabled": True}}
 RESTORE = {"backup": {"restore": {"snapshot": "latest"}}}
-
-
-def envs(doc: Manifest) -> dict[str, str]:
-    return {e["name"]: e.get("value", "") for e in container(doc).get("env", [])}
 
 
 def script(doc: Manifest) -> str:
@@ -31,9 +39,12 @@ def script(doc: Manifest) -> str:
 def test_off_by_default() -> None:
     docs = render()
     assert not find(docs, "CronJob") and not find(docs, "Job", "consul-restore")
-    assert "BACKUP_CLAIM" not in envs(one(docs, "Job", "consul-secrets-init"))
+    assert "BACKUP_CLAIM" not in env_of(container(one(docs, "Job", "consul-secrets-init")))
     acl = render(SECURE)
-    assert "consul-acl-backup" not in envs(one(acl, "Job", "consul-secrets-init"))["TOKEN_SECRETS"]
+    assert (
+        "consul-acl-backup"
+        not in env_of(container(one(acl, "Job", "consul-secrets-init")))["TOKEN_SECRETS"]
+    )
     assert "backup" not in script(one(acl, "Job", "consul-acl-init-1"))
 
 
@@ -126,7 +137,7 @@ def run_script(
     assert "/backups/" in text
     text = text.replace("/backups/", f"{backups}/")
     assert "/backups" not in text.replace(str(backups), "")
-    env = {**envs(doc), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {**env_of(container(doc)), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(
         [*shell, text], env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -230,7 +241,7 @@ def test_the_hook_makes_the_claim_outside_the_release() -> None:
     )
     docs = render(values)
     assert not find(docs, "PersistentVolumeClaim"), "a Helm object would go with uninstall"
-    hook = envs(one(docs, "Job", "consul-secrets-init"))
+    hook = env_of(container(one(docs, "Job", "consul-secrets-init")))
     assert hook["BACKUP_CLAIM"] == "consul-backup"
     claim = json.loads(hook["BACKUP_CLAIM_OBJECT"])
     assert claim["metadata"]["name"] == "consul-backup"
@@ -255,7 +266,7 @@ def test_the_hook_makes_the_claim_outside_the_release() -> None:
 def test_the_users_claim_is_used_as_it_is() -> None:
     values = merge_values(BACKUP, {"backup": {"persistence": {"existingClaim": "mine"}}})
     docs = render(values)
-    assert "BACKUP_CLAIM" not in envs(one(docs, "Job", "consul-secrets-init"))
+    assert "BACKUP_CLAIM" not in env_of(container(one(docs, "Job", "consul-secrets-init")))
     assert claim_rules(docs) == []
     volumes = pod_spec(one(docs, "CronJob"))["volumes"]
     assert get(volumes, "[?name=='backups'].persistentVolumeClaim.claimName") == ["mine"]
@@ -266,7 +277,10 @@ def test_the_users_claim_is_used_as_it_is() -> None:
 
 def test_the_backup_token_may_write_acls_and_nothing_more() -> None:
     docs = render(merge_values(SECURE, BACKUP))
-    assert "consul-acl-backup" in envs(one(docs, "Job", "consul-secrets-init"))["TOKEN_SECRETS"]
+    assert (
+        "consul-acl-backup"
+        in env_of(container(one(docs, "Job", "consul-secrets-init")))["TOKEN_SECRETS"]
+    )
     sync = script(one(docs, "Job", "consul-acl-init-1"))
     assert 'policy consul-backup "scheduled snapshots' in sync
     assert '\'{"acl":"write"}\'' in sync and "-policy-name=consul-backup" in sync
@@ -275,8 +289,10 @@ def test_the_backup_token_may_write_acls_and_nothing_more() -> None:
         "ca.crt": ("consul-ca", "tls.crt"),
         "backup-token": ("consul-acl-backup", "token"),
     }
-    assert envs(cronjob)["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/backup-token"
-    assert envs(cronjob)["CONSUL_HTTP_ADDR"] == "https://consul-server.consul-ns.svc:8501"
+    assert env_of(container(cronjob))["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/backup-token"
+    assert (
+        env_of(container(cronjob))["CONSUL_HTTP_ADDR"] == "https://consul-server.consul-ns.svc:8501"
+    )
 
 
 def test_the_restore_runs_once_on_install_before_the_autopilot_hook() -> None:
@@ -313,7 +329,9 @@ def test_the_restore_puts_back_autopilot_and_the_charts_tokens(acl: bool) -> Non
     assert restore < text.index("consul operator autopilot set-config -cleanup-dead-servers=true")
     if acl:
         assert restore < text.index("consul acl token read -self") < text.index("token() {")
-        assert envs(job)["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/management-token"
+        assert (
+            env_of(container(job))["CONSUL_HTTP_TOKEN_FILE"] == "/consul/secrets/management-token"
+        )
         assert "backup-token" in secret_files(job)
     else:
         assert "acl" not in text

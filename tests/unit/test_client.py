@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from render import Manifest, container, find, one, pod_spec, render
+
+from harness.render import Manifest, container, env_of, find, one, pod_spec, render
 
 DS = "consul-client"
 HTTPS_ONLY = {"tls": {"enabled": True, "httpsOnly": True}}
@@ -19,8 +20,7 @@ def client(values: dict[str, Any] | None = None) -> Manifest:
 def test_a_daemonset_named_after_the_kubernetes_node() -> None:
     c = container(client())
     assert '-node="$NODE_NAME"' in c["command"][-1]
-    env = {e["name"]: e for e in c["env"]}
-    assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
+    assert env_of(c)["NODE_NAME"]["fieldRef"]["fieldPath"] == "spec.nodeName"
 
 
 def test_no_host_port_unless_asked() -> None:

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from render import CHART, REPO
+
+from harness.render import CHART, REPO
 
 CT = REPO / ".tools" / "bin" / "ct"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from render import Manifest, container, find, one, render, secret_files
+from harness.render import Manifest, container, env_of, find, one, render, secret_files
 
 HOOK_KINDS = ("ServiceAccount", "Role", "RoleBinding", "Job")
 
@@ -43,7 +43,7 @@ def test_the_key_is_in_no_argument_and_no_environment(default_docs: tuple[Manife
 
 def test_the_hook_keeps_an_existing_key(default_docs: tuple[Manifest, ...]) -> None:
     job = one(default_docs, "Job", "consul-secrets-init")
-    env = {e["name"]: e.get("value") for e in container(job)["env"]}
+    env = env_of(container(job))
     assert (env["GOSSIP_SECRET"], env["GOSSIP_SECRET_KEY"]) == ("consul-gossip-key", "key")
     script = container(job)["command"][-1]
     assert 'if found "$GOSSIP_SECRET"; then' in script

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from render import find, one, render
+from harness.render import env_of, find, one, render
 
 
 def test_helm_test_pod_checks_leader_voters_and_kv() -> None:
     pod = one(render({"server": {"replicas": 5}}), "Pod", "consul-test")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     (container,) = pod["spec"]["containers"]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = env_of(container)
     assert env == {"CONSUL_HTTP_ADDR": "http://consul-ui:80", "EXPECTED_SERVERS": "5"}
     script = container["command"][-1]
     for check in (

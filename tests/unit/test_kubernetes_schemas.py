@@ -10,7 +10,8 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 from kubernetes_validate import utils
-from render import CHART, RenderError, helm, render
+
+from harness.render import CHART, RenderError, helm, render
 
 # kubernetes-validate reads and parses the (large) schema files on every call; the files never
 # change within a run, so parse each once.

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import cast
 
 import pytest
-from leader_watch import Deployment, LeaderWatch, parse
+
+from harness.leader_watch import Deployment, LeaderWatch, parse
 
 A, B, C = "10.0.0.1", "10.0.0.2", "10.0.0.3"
 VOTERS = "voters=s-0,s-1,s-2 failed=0"

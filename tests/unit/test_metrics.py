@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from render import find, one, render
+from harness.render import find, one, render
 
 
 def test_service_monitor() -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pytest
-from render import Manifest, render
+
+from harness.render import Manifest, render
 
 STANDARD_LABELS = (
     "app.kubernetes.io/name",

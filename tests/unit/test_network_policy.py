@@ -3,7 +3,7 @@ DNS as configured."""
 
 from __future__ import annotations
 
-from render import find, merge_values, one, render
+from harness.render import find, merge_values, one, render
 
 AGENTS = {
     "app.kubernetes.io/name": "consul",

@@ -4,7 +4,8 @@ forever."""
 from __future__ import annotations
 
 import pytest
-from render import RenderError, find, one, render
+
+from harness.render import RenderError, find, one, render
 
 
 @pytest.mark.parametrize(

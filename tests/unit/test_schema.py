@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft7Validator, ValidationError
-from render import CHART, RenderError, merge_values, render
+
+from harness.render import CHART, RenderError, merge_values, render
 
 SCHEMA_FILE = CHART / "values.schema.json"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "values"

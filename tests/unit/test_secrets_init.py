@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from render import Manifest, container, one, render
+
+from harness.render import Manifest, container, one, render
 
 HOOK = "consul-secrets-init"
 EVERYTHING = {"tls": {"enabled": True}, "acl": {"enabled": True}}

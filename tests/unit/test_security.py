@@ -4,7 +4,8 @@ unprivileged, read-only, with no API token."""
 from __future__ import annotations
 
 import pytest
-from render import Manifest, pod_spec, render
+
+from harness.render import Manifest, pod_spec, render
 
 PODS = {
     "consul-server": "StatefulSet",

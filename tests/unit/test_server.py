@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render import Manifest, agent_config, container, one, pod_spec, render
+
+from harness.render import Manifest, agent_config, container, env_of, one, pod_spec, render
 
 STS = "consul-server"
 
@@ -188,8 +189,7 @@ def test_agent_command_advertises_the_pod_ip() -> None:
     exec_line = c["command"][-1].splitlines()[-1]
     assert exec_line.startswith("exec consul agent -config-dir=/consul/config ")
     assert '-advertise="$POD_IP"' in exec_line
-    env = {e["name"]: e for e in c["env"]}
-    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert env_of(c)["POD_IP"]["fieldRef"]["fieldPath"] == "status.podIP"
 
 
 def test_ports() -> None:

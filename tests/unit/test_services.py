@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from render import Manifest, RenderError, find, one, render
+
+from harness.render import Manifest, RenderError, find, one, render
 
 
 def service(name: str, values: dict[str, Any] | None = None) -> Manifest:

@@ -6,7 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from render import Manifest, agent_config, container, find, get, one, render, secret_files
+
+from harness.render import (
+    Manifest,
+    agent_config,
+    container,
+    env_of,
+    find,
+    get,
+    one,
+    render,
+    secret_files,
+)
 
 TLS = {"tls": {"enabled": True}}
 HTTPS_ONLY = {"tls": {"enabled": True, "httpsOnly": True}}
@@ -62,7 +73,7 @@ def test_servers_mount_their_certificate_and_only_the_ca_certificate() -> None:
 
 def test_the_server_certificate_names() -> None:
     job = one(render(TLS), "Job", "consul-secrets-init")
-    env = {e["name"]: e.get("value") for e in container(job)["env"]}
+    env = env_of(container(job))
     names = env["SERVER_NAMES"].split(",")
     for service in ("consul-server", "consul-ui"):
         assert {
@@ -76,9 +87,7 @@ def test_the_server_certificate_names() -> None:
     assert (env["DATACENTER"], env["DOMAIN"]) == ("dc1", "consul")
     extra = render({"tls": {"enabled": True, "server": {"extraSANs": ["consul.example.com"]}}})
     job = one(extra, "Job", "consul-secrets-init")
-    assert {e["name"]: e.get("value") for e in container(job)["env"]}["SERVER_NAMES"].endswith(
-        ",consul.example.com"
-    )
+    assert env_of(container(job))["SERVER_NAMES"].endswith(",consul.example.com")
 
 
 def test_https_only_turns_plain_http_off_everywhere() -> None:
@@ -102,7 +111,7 @@ def test_https_only_turns_plain_http_off_everywhere() -> None:
     assert 8501 in policy_ports and 8500 not in policy_ports
     backend = get(one(docs, "Ingress"), "spec.rules[0].http.paths[0].backend.service.port.name")
     assert backend == "https"
-    test_env = {e["name"]: e.get("value") for e in container(one(docs, "Pod"))["env"]}
+    test_env = env_of(container(one(docs, "Pod")))
     assert test_env["CONSUL_HTTP_ADDR"] == "https://consul-ui:443"
     assert test_env["CONSUL_CACERT"] == "/consul/secrets/ca.crt"
 
@@ -123,7 +132,7 @@ def test_with_http_kept_both_ports_are_served() -> None:
 @pytest.mark.parametrize("component", ["server", "client"])
 def test_the_cli_in_agent_pods_talks_https(component: str) -> None:
     workload = one(render(TLS), "StatefulSet" if component == "server" else "DaemonSet")
-    env = {e["name"]: e.get("value") for e in container(workload)["env"]}
+    env = env_of(container(workload))
     assert env["CONSUL_HTTP_ADDR"] == "https://127.0.0.1:8501"
     if component == "server":
         assert env["CONSUL_CACERT"] == "/consul/secrets/ca.crt"
@@ -147,7 +156,7 @@ def test_user_certificates() -> None:
     # The gossip key is still made; no certificate is, and the hook never reads the user's
     # Secrets (its Role could not).
     job = one(docs, "Job", "consul-secrets-init")
-    env = {e["name"] for e in container(job)["env"]}
+    env = set(env_of(container(job)))
     assert "GOSSIP_SECRET" in env and not env & {"CA_SECRET", "SERVER_SECRET"}
     (get,) = [r for r in one(docs, "Role")["rules"] if r["verbs"] == ["get"]]
     assert get["resourceNames"] == ["consul-gossip-key"]

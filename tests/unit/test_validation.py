@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from render import CHART, RenderError, helm, render
+
+from harness.render import CHART, RenderError, helm, render
 
 CASES: dict[str, tuple[dict[str, Any], str]] = {
     "even-2": ({"server": {"replicas": 2}}, r"server\.replicas=2: an even number of servers"),

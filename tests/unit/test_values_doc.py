@@ -1,4 +1,4 @@
-"""Values documentation (hack/values_doc.py): every value has a `# --` comment in values.yaml,
+"""Values documentation (harness/values_doc.py): every value has a `# --` comment in values.yaml,
 and the README's table and the schema's descriptions are generated from those comments."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import yaml
-from render import REPO
-from values_doc import VALUES, Doc, documented_keys, undocumented
+
+from harness.render import REPO
+from harness.values_doc import VALUES, Doc, documented_keys, undocumented
 
 
 def test_every_value_has_a_comment() -> None:
@@ -18,10 +19,11 @@ def test_every_value_has_a_comment() -> None:
 
 def test_readme_and_schema_are_generated_from_the_comments() -> None:
     proc = subprocess.run(
-        [sys.executable, str(REPO / "hack" / "values_doc.py"), "--check"],
+        [sys.executable, "-m", "harness.values_doc", "--check"],
         capture_output=True,
         text=True,
         check=False,
+        cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
 

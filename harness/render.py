@@ -125,6 +125,12 @@ def container(doc: Manifest, name: str | None = None) -> Manifest:
     return found
 
 
+def env_of(c: Manifest) -> dict[str, Any]:
+    """A container's environment: name -> its value, or its valueFrom for one taken from a
+    field, Secret or ConfigMap."""
+    return {e["name"]: e["value"] if "value" in e else e.get("valueFrom") for e in c.get("env", [])}
+
+
 def agent_config(docs: Iterable[Manifest], component: str) -> dict[str, Any]:
     """The agent configuration (JSON) in a component's ConfigMap."""
     (cm,) = [

@@ -7,16 +7,19 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
-from consul_api import ConsulAPI
-from kube import Kube, exec_in_pod, run, start_pod, wait_for
 from kubernetes import client
-from render import CHART, Manifest, helm, merge_values, render, secret_files
 
+from harness.consul_api import LOCAL_AGENT, ConsulAPI
+from harness.kube import Kube, exec_in_pod, run, start_pod, wait_for
+from harness.render import CHART, Manifest, helm, merge_values, render, secret_files
+
+# api_in's `ca` for an HTTPS certificate not to check (a client agent's, from auto-encrypt).
+UNCHECKED = "-k"
 # The image the chart deploys by default; toolbox pods use it too (curl, nslookup, consul).
 CONSUL_IMAGE = (
     f"hashicorp/consul:{yaml.safe_load((CHART / 'Chart.yaml').read_text())['appVersion']}"
@@ -54,6 +57,11 @@ class Release:
     def fullname(self) -> str:
         """The chart's name prefix for this release's objects."""
         return self.statefulset.removesuffix("-server")
+
+    def named(self, suffix: str) -> str:
+        """The name the chart gives one of the release's objects: `<fullname>-<suffix>`, e.g.
+        "backup" (the CronJob), "acl-init-1" (a Job), "server-tls" (a Secret)."""
+        return f"{self.fullname}-{suffix}"
 
     @property
     def statefulset(self) -> str:
@@ -105,11 +113,22 @@ class Release:
         HTTPS with TLS on and with the management token with ACLs on."""
         pod = self.pods(component)[index].metadata.name
         if not self.tls:
-            return ConsulAPI(self.kube, self.namespace, pod, curl_args=self.token_args())
+            return self.api_in(pod, token="management")
         # A client's HTTPS certificate comes from auto-encrypt (the Connect CA), not the CA.
-        ca = ("--cacert", "/consul/secrets/ca.crt") if component == "server" else ("-k",)
-        url = "https://127.0.0.1:8501"
-        return ConsulAPI(self.kube, self.namespace, pod, url, curl_args=(*ca, *self.token_args()))
+        ca = "/consul/secrets/ca.crt" if component == "server" else UNCHECKED
+        return self.api_in(pod, "https://127.0.0.1:8501", ca=ca, token="management")
+
+    def api_in(
+        self, pod: str, url: str = LOCAL_AGENT, *, ca: str = "", token: str = ""
+    ) -> ConsulAPI:
+        """The HTTP API at `url` (the pod's own agent over plain HTTP unless given), through
+        curl in `pod` of the release's namespace: `ca` is the CA file in that pod that HTTPS is
+        checked with (UNCHECKED: not checked), `token` the name of the chart's ACL token to
+        present ("management", "metrics", ...; none with ACLs off, or when not given)."""
+        args = ("-k",) if ca == UNCHECKED else ("--cacert", ca) if ca else ()
+        if token:
+            args += self.token_args(token)
+        return ConsulAPI(self.kube, self.namespace, pod, url, curl_args=args)
 
     @property
     def tls(self) -> bool:
@@ -117,7 +136,7 @@ class Release:
 
     def secret_value(self, component: str, key: str) -> str:
         """One entry of a Secret the chart made, e.g. ("acl-management", "token")."""
-        return self._decoded(f"{self.fullname}-{component}", key)
+        return self._decoded(self.named(component), key)
 
     def _decoded(self, secret: str, key: str) -> str:
         data = self.kube.core.read_namespaced_secret(secret, self.namespace).data
@@ -203,7 +222,7 @@ def assert_no_rpc_without_a_certificate(release: Release, image: str) -> None:
         {"name": "KEY", "value": key},
     ]
     start_pod(kube, release.namespace, "no-cert", image, agent, env)
-    intruder = ConsulAPI(kube, release.namespace, "no-cert")
+    intruder = release.api_in("no-cert")
     wait_for(
         lambda: any(m["Tags"]["role"] == "consul" for m in intruder.members()),
         "the agent without a certificate to see the servers through gossip",
@@ -228,8 +247,18 @@ def image_values(image: str) -> dict[str, dict[str, str]]:
     return {"image": {"repository": repository, "tag": tag}}
 
 
-# Fixture types (tests/conftest.py): make a fresh namespace from a prefix (and a Pod
-# Security level, restricted unless given); install a release (name, namespace, *,
-# install=True, **values).
-NamespaceFactory = Callable[..., str]
-ReleaseFactory = Callable[..., Release]
+class NamespaceFactory(Protocol):
+    """The namespace_factory fixture (harness/plugin.py): a fresh namespace named after
+    `prefix`, enforcing a Pod Security level; deleted after the module."""
+
+    def __call__(self, prefix: str, pod_security: str = "restricted") -> str: ...
+
+
+class ReleaseFactory(Protocol):
+    """The release_factory fixture (harness/plugin.py): a release of the chart in `namespace`
+    with `values`, installed with `helm install --wait` unless install=False; uninstalled after
+    the module."""
+
+    def __call__(
+        self, name: str, namespace: str, *, install: bool = True, **values: Any
+    ) -> Release: ...

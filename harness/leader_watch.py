@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Protocol
 
-from evidence import record_instrument
-from kube import Kube, start_pod, wait_for
+from harness.evidence import record_instrument
+from harness.kube import Kube, start_pod, wait_for
 
 
 class Deployment(Protocol):

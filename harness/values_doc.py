@@ -1,6 +1,6 @@
 """Values documentation from one source: the `# --` comments in chart/values.yaml.
 
-`make docs` (python hack/values_doc.py) writes them into the README's values table (key, type,
+`make docs` (python -m harness.values_doc) writes them into the README's values table (key, type,
 default, description) and into the `description` of each value in chart/values.schema.json, so
 the two can never say different things. `--check` changes nothing and exits 1 when either is
 out of date; the unit tier runs it.

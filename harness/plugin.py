@@ -1,6 +1,8 @@
-"""Fixtures and hooks shared by every tier: the chart rendered, and the kind cluster of `make
-cluster` with fresh namespaces and releases in it (the cluster and chaos tiers); a failed test's
-evidence, each run's outcome for `make test`'s table, and the scenarios' figures."""
+"""The harness' pytest plugin (registered by the package's `pytest11` entry point, so every
+pytest run in the test environments has it): fixtures and hooks shared by every tier: the chart
+rendered, and the kind cluster of `make cluster` with fresh namespaces and releases in it (the
+cluster, chaos and idle tiers); a failed test's evidence, each run's outcome for `make test`'s
+table, and the scenarios' figures."""
 
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evidence import INSTRUMENTS, KEEP, LIVE_NAMESPACES, collect
-from kube import CACHE, Kube, kubeconfig
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from release import CONSUL_IMAGE, NamespaceFactory, Release, ReleaseFactory, image_values
-from render import Manifest, merge_values, render
-from scenario import FIGURES, SECURE, Chaos, ChaosFactory, Row, figures_table, writer_token
+
+from harness.evidence import INSTRUMENTS, KEEP, LIVE_NAMESPACES, collect
+from harness.kube import CACHE, Kube, kubeconfig
+from harness.release import CONSUL_IMAGE, NamespaceFactory, Release, ReleaseFactory, image_values
+from harness.render import Manifest, merge_values, render
+from harness.scenario import FIGURES, SECURE, Chaos, ChaosFactory, Row, figures_table, writer_token
 
 TIERS = {"not cluster": "unit", "cluster": "cluster", "chaos": "chaos", "idle": "idle"}
 STARTED = pytest.StashKey[float]()
@@ -67,7 +70,7 @@ def pytest_runtest_makereport(
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The scenarios' figures (tests/scenario.py), one row each, also written to $CHAOS_FIGURES
+    """The scenarios' figures (harness/scenario.py), one row each, also written to $CHAOS_FIGURES
     when set."""
     reports = [r for kind in terminalreporter.stats.values() for r in kind]
     rows = [
@@ -219,7 +222,7 @@ def chaos_factory(
     """Installs a release with TLS and ACLs on (plus `values`) and gives its Chaos: the chaos
     tier's scenarios, and the idle tier's release."""
 
-    def make(name: str, servers: int = 3, **values: object) -> Chaos:
+    def make(name: str, servers: int = 3, **values: Any) -> Chaos:
         values = merge_values(merge_values(SECURE, {"server": {"replicas": servers}}), values)
         release = release_factory(name, namespace_factory(f"chaos-{name}"), **values)
         return Chaos(kube, release, servers, writer_token(release))

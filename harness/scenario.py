@@ -9,14 +9,15 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from kube import Kube, wait_for, worker_nodes
-from leader_watch import LeaderWatch
-from release import Release
-from writer import Write, Writer
+from harness.kube import Kube, wait_for, worker_nodes
+from harness.leader_watch import LeaderWatch
+from harness.release import Release
+from harness.writer import Write, Writer
 
 # The scenarios run with TLS (HTTPS only) and ACLs on, as production would.
 SECURE = {"tls": {"enabled": True, "httpsOnly": True}, "acl": {"enabled": True}}
@@ -106,7 +107,7 @@ def whole(release: Release, servers: int) -> bool:
         return False
     clients = {m["Name"] for m in members if m["Tags"].get("role") == "node"}
     daemonset = release.kube.apps.read_namespaced_daemon_set(
-        f"{release.fullname}-client", release.namespace
+        release.named("client"), release.namespace
     )
     return len(clients) == daemonset.status.desired_number_scheduled == len(release.pods("client"))
 
@@ -204,6 +205,8 @@ def failure_kinds(failed: list[Write]) -> str:
     return "; ".join(f"{answer} x{n}" for answer, n in counts.most_common())
 
 
-# Fixture type (tests/chaos/conftest.py): install a release with TLS and ACLs (name, servers=3,
-# **values) and give its Chaos.
-ChaosFactory = Callable[..., Chaos]
+class ChaosFactory(Protocol):
+    """The chaos_factory fixture (harness/plugin.py): a release with TLS and ACLs on, `servers`
+    servers and `values`, installed, and its Chaos."""
+
+    def __call__(self, name: str, servers: int = 3, **values: Any) -> Chaos: ...

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from kube import Kube, exec_in_pod
+from harness.kube import Kube, exec_in_pod
 
 LOCAL_AGENT = "http://127.0.0.1:8500"
 

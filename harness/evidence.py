@@ -15,7 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
-from kube import CACHE, Kube, exec_in_pod, run
+from harness.kube import CACHE, Kube, exec_in_pod, run
 
 EVIDENCE = CACHE / "evidence"
 # Enough for every failure of a few bad runs of the whole suite; a folder is a few MiB.

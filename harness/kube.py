@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 from kubernetes import client, config
 from kubernetes.stream import stream
-from render import REPO
+
+from harness.render import REPO
 
 T = TypeVar("T")
 

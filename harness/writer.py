@@ -12,10 +12,10 @@ import base64
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from consul_api import ConsulAPI, Response
-from evidence import record_instrument
-from kube import exec_in_pod, start_pod, wait_for
-from leader_watch import Deployment
+from harness.consul_api import ConsulAPI, Response
+from harness.evidence import record_instrument
+from harness.kube import exec_in_pod, start_pod, wait_for
+from harness.leader_watch import Deployment
 
 WRITE = """
 n=0
