@@ -31,15 +31,33 @@ def test_exactly_one_leader_and_three_voters_on_distinct_nodes(
     assert len({p.spec.node_name for p in servers}) == 3, "servers share a node"
 
 
+# Gossip spreads a join to most members within a second, but a member that its broadcasts miss
+# learns of it only at its next push-pull with a random member: every 30 s in a LAN this size
+# (memberlist's PushPullInterval; seen: a client 9 s after `helm install --wait` still knew two
+# servers of three, while every other agent knew all three). That is all a user may count on,
+# plus a margin for a busy host.
+GOSSIP_CONVERGED_S = 30 + 10
+
+
 def test_members_are_three_servers_and_one_client_per_worker(
     kube: Kube, release: Release, via_client: ConsulAPI
 ) -> None:
-    members = via_client.members()
-    assert all(m["Status"] == 1 for m in members), "every member alive"
-    servers = sorted(m["Name"] for m in members if m["Tags"]["role"] == "consul")
-    clients = {m["Name"] for m in members if m["Tags"]["role"] == "node"}
-    assert servers == [p.metadata.name for p in release.pods("server")]
-    assert clients == set(worker_nodes(kube))
+    want = ([p.metadata.name for p in release.pods("server")], set(worker_nodes(kube)))
+
+    def membership() -> tuple[list[str], set[str]]:
+        members = via_client.members()
+        assert all(m["Status"] == 1 for m in members), f"a member is not alive: {members}"
+        servers = sorted(m["Name"] for m in members if m["Tags"]["role"] == "consul")
+        clients = {m["Name"] for m in members if m["Tags"]["role"] == "node"}
+        return servers, clients
+
+    seen = membership()
+    wait_for(
+        lambda: membership() == want or None,
+        f"a client agent to know every server and client (first seen: {seen}, want: {want})",
+        timeout=GOSSIP_CONVERGED_S,
+        interval=1,
+    )
 
 
 @pytest.mark.parametrize("api", ["via_client", "via_ui"])
