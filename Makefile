@@ -56,7 +56,7 @@ test-cluster: tools cluster
 	$(TOX) -e cluster -- $(PYTEST_ARGS)
 
 ## test-idle: the idle tier (one release left alone for IDLE_MINUTES, 10 unless set, its leader
-## watched throughout) against that cluster; `make test` runs it beside the cluster tier
+## watched throughout) against that cluster
 test-idle: tools cluster
 	$(TOX) -e idle -- $(PYTEST_ARGS)
 
@@ -68,8 +68,8 @@ previous-consul: cluster
 test-chaos: tools cluster previous-consul
 	$(TOX) -e chaos -- $(PYTEST_ARGS)
 
-## test: everything CI runs, every tier even after a failed one (the idle tier beside the cluster
-## tier), then a table of the tiers' wall times, counts and the evidence folders of failed tests
+## test: everything CI runs, every tier even after a failed one, then a table of the tiers' wall
+## times, counts and the evidence folders of failed tests
 test:
 	bash hack/test-all.sh
 

@@ -1,7 +1,6 @@
 """The table `make test` ends with (hack/test-all.sh): for each make target of the run, its wall
-time and exit (a target run beside another adds nothing to the total), and under it each pytest
-session it ran, with its counts and the evidence folders of its failures. Reads the run's JSON
-lines (make targets and pytest sessions, in order)."""
+time and exit, and under it each pytest session it ran, with its counts and the evidence folders
+of its failures. Reads the run's JSON lines (make targets and pytest sessions, in order)."""
 
 from __future__ import annotations
 
@@ -20,8 +19,7 @@ def table(entries: list[dict]) -> list[str]:
         if "tier" in e:  # a pytest session, written before the make target that ran it ends
             sessions.append(e)
             continue
-        name = f"{e['target']} (beside {e['beside']})" if "beside" in e else e["target"]
-        lines.append(f"| **{name}** | {minutes(e['seconds'])} | | | | | {e['exit']} | |")
+        lines.append(f"| **{e['target']}** | {minutes(e['seconds'])} | | | | | {e['exit']} | |")
         for s in sessions:
             evidence = "<br>".join(s["evidence"]) or ("" if s["exit"] == 0 else "none collected")
             lines.append(
@@ -29,8 +27,7 @@ def table(entries: list[dict]) -> list[str]:
                 f"| {s['error']} | {s['skipped']} | {s['exit']} | {evidence} |"
             )
         sessions = []
-    # A target run beside another takes no wall time of its own.
-    total = sum(e["seconds"] for e in entries if "target" in e and "beside" not in e)
+    total = sum(e["seconds"] for e in entries if "target" in e)
     failed = [e["target"] for e in entries if "target" in e and e["exit"]]
     lines.append(f"| **make test** | {minutes(total)} | | | | | {1 if failed else 0} | |")
     return lines
