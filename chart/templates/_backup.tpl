@@ -29,18 +29,16 @@ consul.backup.toLeaderScript: points the CLI at the leader itself. A follower fo
 request to the leader over a connection the leader now and then resets before its answer is read
 ("failed to decode response: read tcp ...:8300: connection reset by peer", hashicorp/consul#6893;
 seen here on 2 of 7 snapshot Jobs in one run), so a scheduled backup or a restore failed by chance.
-The leader's certificate is checked against the Service's name, which it holds. Should leadership
+Scheme and port stay those of the Service URL the pod was given (consul.serverURL); with HTTPS
+the leader's certificate is checked against the Service's name, which it holds. Should leadership
 move in between, that server forwards the request as any server does.
 */}}
 {{- define "consul.backup.toLeaderScript" -}}
 leader=$(curl -sf --max-time 10 ${CONSUL_CACERT:+--cacert "$CONSUL_CACERT"} "$CONSUL_HTTP_ADDR/v1/status/leader" | jq -r .) || leader=
 if [ -n "$leader" ]; then
-  {{- if .Values.tls.enabled }}
-  export CONSUL_TLS_SERVER_NAME={{ include "consul.joinAddress" . }}
-  export CONSUL_HTTP_ADDR="https://${leader%:*}:8501"
-  {{- else }}
-  export CONSUL_HTTP_ADDR="http://${leader%:*}:8500"
-  {{- end }}
+  service=${CONSUL_HTTP_ADDR#*://}
+  case "$CONSUL_HTTP_ADDR" in https://*) export CONSUL_TLS_SERVER_NAME="${service%:*}" ;; esac
+  export CONSUL_HTTP_ADDR="${CONSUL_HTTP_ADDR%%://*}://${leader%:*}:${service##*:}"
   echo "asking the leader, $CONSUL_HTTP_ADDR"
 else
   echo "$CONSUL_HTTP_ADDR names no leader now; asking through it"

@@ -17,9 +17,9 @@ curl -sf{{ if .Values.tls.enabled }}k{{ end }} -o /dev/null --max-time 3 "$CONSU
 {{/*
 consul.client.probes: startup, liveness and readiness of the client container, all answered by
 the kubelet's own HTTP requests: an exec probe starts a process in the container through the
-container runtime every period, which on a kind node cost about as much CPU as the whole
-release's idle agents (an idle 3+3 release: 11 % of a core for its probes against 9 % for the
-rest, mostly in runc and containerd; see the closing note of the suite issue). Liveness asks
+container runtime every period, which on a kind node cost more CPU than the release's idle
+agents themselves (an idle 3+3 release: 11 % of a core for its probes against 9 % for the rest,
+mostly in runc and containerd). Liveness asks
 only that the agent's HTTP server answers: "/" is its index (200, or a redirect to the UI), with
 no token and no RPC, so a client that lost its servers is not restarted (restarts during a long
 server outage end in CrashLoopBackOff, which then delays recovery by minutes); the rejoin
