@@ -58,6 +58,11 @@ class ConsulAPI:
     def raft_servers(self) -> list[dict[str, Any]]:
         return self.get("/v1/operator/raft/configuration")["Servers"]
 
+    def metrics(self) -> dict[str, Any]:
+        """The agent's telemetry of its last complete 10-second interval (Consul's in-memory
+        sink), with the interval's start as `Timestamp`."""
+        return self.get("/v1/agent/metrics")
+
     def members(self) -> list[dict[str, Any]]:
         return self.get("/v1/agent/members")
 
