@@ -28,6 +28,11 @@ NAMESPACE = "consul-ns"
 Manifest = dict[str, Any]
 
 
+def ci_values(name: str) -> dict[str, Any]:
+    """The values of chart/ci/<name>-values.yaml, chart-testing's install cases."""
+    return yaml.safe_load((CHART / "ci" / f"{name}-values.yaml").read_text()) or {}
+
+
 class RenderError(Exception):
     """`helm template` refused the values; `stderr` holds helm's message."""
 

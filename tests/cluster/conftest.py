@@ -11,6 +11,7 @@ from xdist.scheduler import LoadFileScheduling
 from harness.consul_api import ConsulAPI
 from harness.kube import Kube, start_pod
 from harness.release import NamespaceFactory, Release, ReleaseFactory
+from harness.render import ci_values
 
 # The modules that load the host most: the security module upgrades and reinstalls a TLS and ACL
 # release and installs two more, and the backup drill imports 10,000 keys, snapshots and
@@ -33,8 +34,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> HeavyModu
 
 @pytest.fixture(scope="module")
 def release(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory) -> Release:
-    """The chart with its default values in a fresh namespace: what a user gets."""
-    return release_factory("consul", namespace_factory("default-install"))
+    """The chart with its default values in a fresh namespace: what a user gets (chart/ci's
+    default case, which test_default_install.py runs `helm test` on)."""
+    return release_factory("consul", namespace_factory("default-install"), **ci_values("default"))
 
 
 @pytest.fixture(scope="module")

@@ -1,36 +1,54 @@
 """Every chart-testing values set (chart/ci/*-values.yaml) installs into the kind cluster and
-passes `helm test`: chart-testing's `ct install` convention, one test per file."""
+passes `helm test`: chart-testing's `ct install` convention, one test per file. A module that
+already installs a file's values and runs `helm test` on them covers that file: installing it
+again here would prove nothing more."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from harness.release import NamespaceFactory, ReleaseFactory
-from harness.render import CHART
+from harness.render import CHART, ci_values
 
 pytestmark = pytest.mark.cluster
 
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
-
-
-def test_every_ci_values_file_is_here() -> None:
-    assert len(CI_VALUES) >= 8, "chart/ci/ lost its files"
+HERE = Path(__file__).parent
+# File -> the module whose release is installed from it (ci_values("…")) and gets `helm test`.
+INSTALLED_ELSEWHERE = {
+    "default": "test_default_install.py",
+    "tls-acls-https-only": "test_security.py",
+}
 
 
 def name(path: Path) -> str:
     return path.name.removesuffix("-values.yaml")
 
 
-@pytest.mark.parametrize("path", CI_VALUES, ids=name)
+def test_every_ci_values_file_is_here() -> None:
+    assert len(CI_VALUES) >= 8, "chart/ci/ lost its files"
+    assert set(INSTALLED_ELSEWHERE) <= {name(p) for p in CI_VALUES}
+
+
+@pytest.mark.parametrize("case", sorted(INSTALLED_ELSEWHERE))
+def test_a_file_covered_elsewhere_is_installed_and_tested_there(case: str) -> None:
+    module = HERE / INSTALLED_ELSEWHERE[case]
+    source = module.read_text() + (HERE / "conftest.py").read_text()
+    assert f'ci_values("{case}")' in source, f"{module.name} no longer installs {case}"
+    assert re.search(r"def test_helm_test_passes\(", module.read_text()), module.name
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in CI_VALUES if name(p) not in INSTALLED_ELSEWHERE], ids=name
+)
 def test_installs_and_passes_helm_test(
     path: Path, namespace_factory: NamespaceFactory, release_factory: ReleaseFactory
 ) -> None:
-    values = yaml.safe_load(path.read_text()) or {}
     release = release_factory(
-        "ci", namespace_factory(f"ci-{name(path)[:20].rstrip('-')}"), **values
+        "ci", namespace_factory(f"ci-{name(path)[:20].rstrip('-')}"), **ci_values(name(path))
     )
     out = release.test()
     assert "KV round trip ok" in out.stdout + out.stderr

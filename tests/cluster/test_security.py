@@ -16,14 +16,12 @@ from harness.release import (
     ReleaseFactory,
     assert_no_rpc_without_a_certificate,
 )
+from harness.render import ci_values
 
 pytestmark = pytest.mark.cluster
 
-SECURE = {
-    "tls": {"enabled": True, "httpsOnly": True},
-    "acl": {"enabled": True},
-    "metrics": {"enabled": True},
-}
+# Production security: chart/ci's case, which this module's helm test covers.
+SECURE = ci_values("tls-acls-https-only")
 CA_FILE = "/tmp/ca.crt"
 
 
