@@ -19,9 +19,9 @@ record() { # target, seconds, exit[, the target it ran beside]
     "${4:+, \"beside\": \"$4\"}" >>"$run"
 }
 
-step() { # make target, run at the given niceness
+step() { # make target[, niceness]
   local start=$SECONDS rc=0
-  nice -n "$2" make -C "$REPO_ROOT" --no-print-directory "$1" || rc=$?
+  nice -n "${2:-0}" make -C "$REPO_ROOT" --no-print-directory "$1" || rc=$?
   record "$1" $((SECONDS - start)) "$rc"
 }
 
@@ -52,8 +52,8 @@ if [[ -n "$idle_pid" ]]; then
 fi
 record test-idle $((SECONDS - idle_start)) "$idle_rc" "lint, test-unit"
 
-step test-cluster 0
-step test-chaos 0
+step test-cluster
+step test-chaos
 printf '{"wall": %d}\n' $((SECONDS - began)) >>"$run"
 python3 "${REPO_ROOT}/harness/run_table.py" "$run"
 exit "$failed"
