@@ -1,7 +1,7 @@
 """The table `make test` ends with (hack/test-all.sh): for each make target of the run, its wall
 time and exit, and under it each pytest session it ran, with its counts and the evidence folders
-of its failures; a target run beside others says so. Reads the run's JSON lines (make targets and
-pytest sessions, in order, and the run's own wall time last)."""
+of its failures. Reads the run's JSON lines (make targets and pytest sessions, in order, and the
+run's own wall time last)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,7 @@ def table(entries: list[dict]) -> list[str]:
             continue
         if "target" not in e:
             continue
-        beside = f" (beside {e['beside']})" if "beside" in e else ""
-        lines.append(
-            f"| **{e['target']}**{beside} | {minutes(e['seconds'])} | | | | | {e['exit']} | |"
-        )
+        lines.append(f"| **{e['target']}** | {minutes(e['seconds'])} | | | | | {e['exit']} | |")
         for s in sessions:
             evidence = "<br>".join(s["evidence"]) or ("" if s["exit"] == 0 else "none collected")
             lines.append(
@@ -33,7 +30,7 @@ def table(entries: list[dict]) -> list[str]:
                 f"| {s['error']} | {s['skipped']} | {s['exit']} | {evidence} |"
             )
         sessions = []
-    # Targets that ran side by side overlap: the run's own clock, where it gave it.
+    # The run's own clock, where it gave it: it counts the time between targets too.
     walls = [e["wall"] for e in entries if "wall" in e]
     total = walls[-1] if walls else sum(e["seconds"] for e in entries if "target" in e)
     failed = [e["target"] for e in entries if "target" in e and e["exit"]]
