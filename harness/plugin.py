@@ -6,11 +6,13 @@ table, and the scenarios' figures."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     INSTRUMENTS.clear()
+
+
+@contextmanager
+def host_turn(exclusive: bool) -> Iterator[None]:
+    """A share of the host (held by any number of tests at once, in any pytest session on this
+    machine) or all of it (no share held meanwhile). A test that waits for all of it goes before
+    any that asks for a share after it: everyone asks through a gate, held only while asking."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "host.gate").open("a") as gate, (CACHE / "host.lock").open("a") as lock:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        yield  # closing the file lets the lock go
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test on the cluster holds a share of the host through its setup (module fixtures
+    install releases there), call and teardown (uninstalls); one that measures sub-second timing
+    (the `quiet` mark, the chaos and idle tiers) holds all of it. On the 2-core host a leader
+    watch beside another xdist worker's install saw a round 1.5 s after the one before it, so it
+    could no longer bound a leaderless window of 1 s."""
+    if not any(item.get_closest_marker(m) for m in ("cluster", "chaos", "idle")):
+        return (yield)
+    exclusive = any(item.get_closest_marker(m) for m in ("quiet", "chaos", "idle"))
+    with host_turn(exclusive):
+        return (yield)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -41,6 +41,7 @@ def assert_data_kept(release: Release, data: dict[str, str]) -> None:
     assert {key: api.kv_get(key) for key in data} == data
 
 
+@pytest.mark.quiet
 def test_upgrade_rolls_servers_one_at_a_time(life: Release, seeded: dict[str, str]) -> None:
     key = life.gossip_key()
     before = {p.metadata.name: p.metadata.uid for p in life.pods("server")}

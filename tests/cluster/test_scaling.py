@@ -62,6 +62,7 @@ def test_scale_down_past_quorum_is_refused_with_the_way_to_do_it(scaled: Release
     assert "kubectl -n " in proc.stderr and "scale statefulset/scale-consul-server" in proc.stderr
 
 
+@pytest.mark.quiet
 def test_scale_down_five_to_three_keeps_the_leader_and_leaves_no_stale_voter(
     kube: Kube, scaled: Release
 ) -> None:

@@ -161,6 +161,7 @@ def chart_secrets(kube: Kube, release: Release) -> dict[str, dict[str, str]]:
     return {s.metadata.name: dict(s.data) for s in items}
 
 
+@pytest.mark.quiet
 def test_the_leader_hands_over_under_deny(kube: Kube, secure: Release) -> None:
     leader_ip = secure.api("server").leader().rsplit(":", 1)[0]
     (leader,) = [p.metadata.name for p in secure.pods("server") if p.status.pod_ip == leader_ip]
