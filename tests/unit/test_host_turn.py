@@ -49,4 +49,3 @@ def test_a_test_that_needs_the_host_waits_for_shares_then_goes_before_later_ones
     quiet.join(10)
     later.join(10)
     assert events == ["quiet in", "quiet out", "later in", "later out"]
-
