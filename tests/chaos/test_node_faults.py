@@ -62,17 +62,20 @@ def test_a_partitioned_server_acknowledges_nothing_and_loses_nothing(chaos: Chao
         chaos.measure("a server's node partitioned, then healed", writer_node=spare) as m,
         Writer(release, "minority", url, chaos.token, node) as minority,
     ):
-        cut_at = int(time.time() * 1000)
         docker("exec", node, "sh", "-c", "; ".join(f"iptables -I {rule} -j DROP" for rule in CUT))
+        cut_at = int(time.time() * 1000)  # the rules are in
         time.sleep(30)
-        healed_at = int(time.time() * 1000)
+        healed_at = int(time.time() * 1000)  # the rules are still in
         docker("exec", node, "sh", "-c", "; ".join(f"iptables -D {rule} -j DROP" for rule in CUT))
         time.sleep(5)
     api = release.api("server")
     assert m.row.lost == 0 and minority.lost(api) == []
-    # A write in flight at the cut may still have been committed; none started a second later.
-    during = [w for w in minority.acknowledged if cut_at + 1000 <= w.start_ms <= healed_at]
-    assert during == [], "the minority side acknowledged writes"
+    # Judged by when Consul answered: none of the minority's writes while it was cut off. One
+    # answered in the first second may have been answered before the rules went in (the writer
+    # notes the time after curl exits); one sent while cut off and answered after the heal was
+    # held by its agent (rpc_hold_timeout, 7 s) and then served by the majority, as it should be.
+    during = [w for w in minority.acknowledged if cut_at + 1000 <= w.end_ms <= healed_at]
+    assert during == [], f"the minority side acknowledged writes while cut off: {during}"
     assert m.watch.leaderless_windows() == []
     # Cut off, the server still answers its own HTTP API, which is all its liveness asks (the
     # kubelet reaches it over the pod's veth, not eth0): neither restarted nor replaced.
