@@ -28,6 +28,8 @@ from harness.render import Manifest, merge_values, render
 from harness.scenario import FIGURES, SECURE, Chaos, ChaosFactory, Row, figures_table, writer_token
 
 TIERS = {"not cluster": "unit", "cluster": "cluster", "chaos": "chaos", "idle": "idle"}
+# The marks of the tiers that run on the kind cluster.
+ON_CLUSTER = ("cluster", "chaos", "idle")
 STARTED = pytest.StashKey[float]()
 # Test modules (paths) with a failed test in this process: their namespaces are kept with
 # --keep-failed.
@@ -69,7 +71,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     (the `quiet` mark, the chaos and idle tiers) holds all of it. On the 2-core host a leader
     watch beside another xdist worker's install saw a round 1.5 s after the one before it, so it
     could no longer bound a leaderless window of 1 s."""
-    if not any(item.get_closest_marker(m) for m in ("cluster", "chaos", "idle")):
+    if not any(item.get_closest_marker(m) for m in ON_CLUSTER):
         return (yield)
     exclusive = any(item.get_closest_marker(m) for m in ("quiet", "chaos", "idle"))
     with host_turn(exclusive):
@@ -86,7 +88,7 @@ def pytest_runtest_makereport(
     if call.when == "call":  # a scenario's figures travel with its report (xdist workers too)
         report.user_properties += [("figures", asdict(row)) for row in FIGURES]
         FIGURES.clear()
-    tier = next((t for t in ("cluster", "chaos", "idle") if item.get_closest_marker(t)), None)
+    tier = next((t for t in ON_CLUSTER if item.get_closest_marker(t)), None)
     if tier and report.failed:
         FAILED_MODULES.add(item.path)
         try:
