@@ -8,10 +8,12 @@ from __future__ import annotations
 import base64
 import subprocess
 import time
+import warnings
 
 import pytest
 
 from harness.kube import exec_in_pod, run, tools_env, wait_for
+from harness.release import Release
 from harness.scenario import Chaos, ChaosFactory
 
 pytestmark = pytest.mark.chaos
@@ -123,13 +125,40 @@ def test_a_rolling_config_change_fails_a_client_write_only_at_a_hand_over(chaos:
     assert not applied, f"writes refused at a hand-over but applied: {sorted(applied)}"
 
 
+# A keyring change reaches the members by gossip alone (a serf query, no anti-entropy), so now
+# and then one member misses it and the command exits 1 with "5/6 nodes reported success"
+# (twice in about five runs of this test, the member's log without the query). Each command is
+# idempotent; the README's procedure runs it again until every member confirms, before the next
+# step. Three misses of one command in a row would be no chance miss.
+KEYRING_ATTEMPTS = 3
+
+
+def keyring(release: Release, args: str) -> None:
+    """`consul keyring <args>` on a server, run again while some member did not confirm it."""
+    answers = []
+    for _ in range(KEYRING_ATTEMPTS):
+        result = exec_in_pod(
+            release.kube,
+            release.namespace,
+            release.server_pod(0),
+            ["consul", "keyring", *args.split()],
+        )
+        if result.returncode == 0:
+            return
+        answers.append(result.stderr.strip() or result.stdout.strip())
+        assert "nodes reported success" in answers[-1], answers
+        # Shown in pytest's warnings summary, so a run says how often a member missed one.
+        warnings.warn(f"consul keyring {args.split()[0]}: {answers[-1]}; ran again", stacklevel=2)
+    raise AssertionError(f"consul keyring {args}: no full confirmation in {answers}")
+
+
 def test_a_gossip_key_rotation_loses_no_member(chaos: Chaos) -> None:
     release = chaos.release
     secret = release.gossip_secret()
     with chaos.measure("gossip key rotated, a client restarted midway") as m:
         old, new = release.gossip_key(), release.server_shell("consul keygen").strip()
-        release.server_shell(f"consul keyring -install {new}")
-        release.server_shell(f"consul keyring -use {new}")
+        keyring(release, f"-install {new}")
+        keyring(release, f"-use {new}")
         data = {"key": base64.b64encode(new.encode()).decode()}
         release.kube.core.patch_namespaced_secret(secret, release.namespace, {"data": data})
         restarted = release.pods("client")[0].metadata.name
@@ -147,7 +176,7 @@ def test_a_gossip_key_rotation_loses_no_member(chaos: Chaos) -> None:
             "every member alive with the new key",
             timeout=120,
         )
-        release.server_shell(f"consul keyring -remove {old}")
+        keyring(release, f"-remove {old}")
     assert m.row.lost == 0
     # A watch that never heard the member list would read as no member ever failed.
     assert any(s.failed_members is not None for s in m.watch.samples), "no member list heard"
