@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from harness.host_load import HostLoad
 from harness.kube import Kube, wait_for, worker_nodes
 from harness.leader_watch import LeaderWatch
 from harness.release import Release
@@ -40,6 +41,8 @@ class Row:
     whole_after_s: float = 0.0
     # What each writer's failed writes were answered, e.g. "via-client: 000 x3; 500 EOF x1"
     failures: str = ""
+    # The host's CPU over the scenario (harness/host_load.py), e.g. "busy 52, stolen 0, waited 55"
+    host: str = ""
 
 
 FIGURES: list[Row] = []
@@ -141,6 +144,7 @@ class Chaos:
         release = self.release
         row = Row(scenario)
         with ExitStack() as stack:
+            load = stack.enter_context(HostLoad())
             node = writer_node or worker_nodes(self.kube)[0]
             watch = stack.enter_context(LeaderWatch(release, node, period_s=watch_period_s))
             started: list[Writer] = []
@@ -163,6 +167,7 @@ class Chaos:
             )
             row.whole_after_s = time.monotonic() - fault_over
             time.sleep(2)  # writes go on a little after the cluster is whole
+        row.host = str(load)
         api = release.api("server")
         row.acknowledged = sum(len(w.acknowledged) for w in started)
         row.failed = sum(len(w.failed) for w in started)
@@ -185,15 +190,15 @@ def figures_table(rows: list[Row]) -> list[str]:
     lines = [
         "| scenario | writes acknowledged | failed | lost | longest write outage (s) "
         "| leaderless (s) | elections | watch rounds (unreachable) | watch resolution (s) "
-        "| whole again after (s) | failed writes answered |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| whole again after (s) | failed writes answered | host CPU % |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in rows:
         lines.append(
             f"| {r.scenario} | {r.acknowledged} | {r.failed} | {r.lost} | "
             f"{r.longest_outage_s:.2f} | {r.leaderless_s:.2f} | {r.elections} | "
             f"{r.rounds} ({r.unreachable_rounds}) | {r.resolution_s:.2f} | "
-            f"{r.whole_after_s:.1f} | {r.failures.replace('|', '/')} |"
+            f"{r.whole_after_s:.1f} | {r.failures.replace('|', '/')} | {r.host} |"
         )
     return lines
 
