@@ -2,13 +2,14 @@
 IDLE_MINUTES (5 unless set, at least 1), and its leader hears from every follower well within
 its lease all along; CPU starvation would show here first as long waits, then as elections.
 
-Its own tier (`make test-idle`), run while nothing else loads the host: make test runs it alone,
-after the unit tier (beside that tier, even at the lowest CPU priority, the leader once waited
-252 ms on a follower). Beside the cluster tier's modules the leader lost its 500 ms lease in four runs of four
-("failed to contact quorum of nodes, stepping down"; host CPU busy 60-97 %, 83-99 % of it in the
-kind nodes), three with those modules' processes at normal CPU priority and one at the lowest;
-with the servers requesting 500m CPU instead of 100m it kept its leader, but a follower went
-past the lease every minute or so: there it measures the host's load, not the chart."""
+Its own tier (`make test-idle`), run while nothing else loads the host: make test runs it
+alone, after the unit tier (beside that tier, even at the lowest CPU priority, the leader once
+waited 252 ms on a follower). Beside the cluster tier's modules the leader lost its 500 ms lease
+in four runs of four ("failed to contact quorum of nodes, stepping down"; host CPU busy 60-97 %,
+83-99 % of it in the kind nodes), three with those modules' processes at normal CPU priority and
+one at the lowest; with the servers requesting 500m CPU instead of 100m it kept its leader, but
+a follower went past the lease every minute or so: there it measures the host's load, not the
+chart."""
 
 from __future__ import annotations
 
