@@ -1,10 +1,11 @@
-"""Five servers on three workers (soft anti-affinity), TLS and ACLs on: two servers deleted at
-once, which five servers survive and three would not."""
+"""Five servers on three workers (chart/ci's ha-5-servers case, whose `helm test` runs here), TLS
+and ACLs on: two servers deleted at once, which five servers survive and three would not."""
 
 from __future__ import annotations
 
 import pytest
 
+from harness.render import ci_values
 from harness.scenario import Chaos, ChaosFactory, pod_at
 
 pytestmark = pytest.mark.chaos
@@ -12,7 +13,12 @@ pytestmark = pytest.mark.chaos
 
 @pytest.fixture(scope="module")
 def chaos(chaos_factory: ChaosFactory) -> Chaos:
-    return chaos_factory("five", servers=5, server={"podAntiAffinityPreset": "soft"})
+    return chaos_factory("five", servers=5, **ci_values("ha-5-servers"))
+
+
+def test_helm_test_passes(chaos: Chaos) -> None:
+    out = chaos.release.test()
+    assert "KV round trip ok" in out.stdout + out.stderr
 
 
 def test_two_of_five_servers_deleted_at_once(chaos: Chaos) -> None:

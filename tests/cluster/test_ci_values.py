@@ -1,7 +1,7 @@
 """Every chart-testing values set (chart/ci/*-values.yaml) installs into the kind cluster and
 passes `helm test`: chart-testing's `ct install` convention, one test per file. A module that
-already installs a file's values and runs `helm test` on them covers that file: installing it
-again here would prove nothing more."""
+already installs a file's values and runs `helm test` on them covers that file, in this tier or
+the chaos tier (`make test` runs both): installing it again here would prove nothing more."""
 
 from __future__ import annotations
 
@@ -15,11 +15,15 @@ from harness.render import CHART, ci_values
 pytestmark = pytest.mark.cluster
 
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
-HERE = Path(__file__).parent
-# File -> the module whose release is installed from it (ci_values("…")) and gets `helm test`.
+TESTS = Path(__file__).parent.parent
+# File -> the module (under tests/) whose release is installed from it (ci_values("…")) and gets
+# `helm test`; the cluster tier's default release is made in its conftest.py.
 INSTALLED_ELSEWHERE = {
-    "default": "test_default_install.py",
-    "tls-acls-https-only": "test_security.py",
+    "default": "cluster/test_default_install.py",
+    "ha-5-servers": "chaos/test_five_servers.py",
+    "network-policy": "cluster/test_network_policy.py",
+    "soft-anti-affinity": "cluster/test_lifecycle.py",
+    "tls-acls-https-only": "cluster/test_security.py",
 }
 
 
@@ -34,8 +38,9 @@ def test_every_ci_values_file_is_here() -> None:
 
 @pytest.mark.parametrize("case", sorted(INSTALLED_ELSEWHERE))
 def test_a_file_covered_elsewhere_is_installed_and_tested_there(case: str) -> None:
-    module = HERE / INSTALLED_ELSEWHERE[case]
-    source = module.read_text() + (HERE / "conftest.py").read_text()
+    module = TESTS / INSTALLED_ELSEWHERE[case]
+    conftest = module.parent / "conftest.py"
+    source = module.read_text() + (conftest.read_text() if conftest.is_file() else "")
     assert f'ci_values("{case}")' in source, f"{module.name} no longer installs {case}"
     assert "def test_helm_test_passes(" in module.read_text(), module.name
 

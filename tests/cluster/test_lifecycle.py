@@ -13,17 +13,19 @@ from kubernetes.dynamic import DynamicClient
 from harness.kube import Kube, wait_for
 from harness.leader_watch import LeaderWatch
 from harness.release import NamespaceFactory, Release, ReleaseFactory
+from harness.render import ci_values
 
 pytestmark = pytest.mark.cluster
 
-# The kind cluster has 3 workers: 5 servers need the soft anti-affinity preset.
-SOFT = {"server": {"podAntiAffinityPreset": "soft"}}
 INSTANCE = "app.kubernetes.io/instance"
 
 
 @pytest.fixture(scope="module")
 def life(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory) -> Release:
-    return release_factory("life", namespace_factory("lifecycle"), **SOFT)
+    # chart/ci's soft anti-affinity case, whose `helm test` runs here: the kind cluster has 3
+    # workers, and 5 servers need the soft preset.
+    values = ci_values("soft-anti-affinity")
+    return release_factory("life", namespace_factory("lifecycle"), **values)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +41,11 @@ def seeded(life: Release) -> Iterator[dict[str, str]]:
 def assert_data_kept(release: Release, data: dict[str, str]) -> None:
     api = release.api("server")
     assert {key: api.kv_get(key) for key in data} == data
+
+
+def test_helm_test_passes(life: Release) -> None:
+    out = life.test()
+    assert "KV round trip ok" in out.stdout + out.stderr
 
 
 @pytest.mark.quiet
