@@ -190,8 +190,9 @@ def test_upgrades_keep_the_ca_the_certificate_and_every_token(
 ) -> None:
     before = chart_secrets(kube, secure)
     assert len(before) == 8, sorted(before)
-    # A config change rolls every server; the hook runs again and must keep everything.
-    secure.upgrade(server={"podAnnotations": {"roll": "1"}})
+    # Every upgrade runs the hooks again, and they must keep everything. (Servers restarted
+    # onto the kept Secrets: the reinstall below, and the chaos tier's rolling upgrade.)
+    secure.upgrade(ui={"service": {"annotations": {"upgraded": "1"}}})
     assert chart_secrets(kube, secure) == before
     api = ui_api(secure, outsider, "management")
     assert api.kv_get("security/managed") == "yes"
