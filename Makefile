@@ -55,7 +55,7 @@ up-from-nothing:
 test-cluster: tools cluster
 	$(TOX) -e cluster -- $(PYTEST_ARGS)
 
-## test-idle: the idle tier (one release left alone for IDLE_MINUTES, 5 unless set, its leader
+## test-idle: the idle tier (one release left alone for IDLE_MINUTES, 3 unless set, its leader
 ## watched throughout) against that cluster
 test-idle: tools cluster
 	$(TOX) -e idle -- $(PYTEST_ARGS)
