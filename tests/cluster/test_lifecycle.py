@@ -105,12 +105,8 @@ def test_uninstall_keeps_only_volumes_and_gossip_key(kube: Kube, life: Release) 
     for doc in docs:
         names.setdefault((doc["apiVersion"], doc["kind"]), set()).add(doc["metadata"]["name"])
     life.uninstall()
-    ns, selector = life.namespace, f"{INSTANCE}={life.name},app.kubernetes.io/component!=test"
-    wait_for(
-        lambda: not kube.core.list_namespaced_pod(ns, label_selector=selector).items,
-        "the release's pods to go",
-        timeout=180,
-    )
+    life.wait_until_agents_gone()
+    ns = life.namespace
     resources = DynamicClient(kube.core.api_client).resources
     left: set[tuple[str, str]] = set()
     for (api_version, kind), named in names.items():
