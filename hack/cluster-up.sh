@@ -9,15 +9,18 @@ node_image="${KIND_NODE_IMAGE:-}"
 consul_image="${CONSUL_IMAGE:-}"
 kind="${TOOLS_BIN}/kind"
 kubectl=("${TOOLS_BIN}/kubectl" --kubeconfig "$KUBECONFIG_PATH")
+# How long restarted nodes get for their API to answer before the cluster is recreated instead.
+API_RESTART_SECONDS=120
 
-bash "${REPO_ROOT}/hack/start-dockerd.sh"
-# jq edits CoreDNS's Corefile below (the build scripts install what they use themselves).
-ensure_apt_packages jq
-# kind's known-issues page asks for this with several nodes (each runs systemd + kubelet).
+# kind's known-issues page asks for this with several nodes (each runs systemd + kubelet);
+# before dockerd starts, since dockerd restarts existing nodes itself.
 if (($(cat /proc/sys/fs/inotify/max_user_instances) < 512)); then
   need_root "raising fs.inotify.max_user_instances to 512"
   sysctl -qw fs.inotify.max_user_instances=512
 fi
+bash "${REPO_ROOT}/hack/start-dockerd.sh"
+# jq edits CoreDNS's Corefile below (the build scripts install what they use themselves).
+ensure_apt_packages jq
 bash "${REPO_ROOT}/hack/install-cli.sh"
 
 use_image() { # $1: image named by the user (pulled if missing), $2: build script otherwise
@@ -32,20 +35,45 @@ node_image="${node_image:-$BUILT_NODE_IMAGE}"
 use_image "$consul_image" build-consul-image.sh
 consul_image="${consul_image:-$BUILT_CONSUL_IMAGE}"
 
+# The network (and its firewall rule) comes first: a restarted node must not route off the bridge.
+bash "${REPO_ROOT}/hack/cluster-network.sh"
+api_ready() { "${kubectl[@]}" get --raw /readyz --request-timeout=10s >/dev/null 2>&1; }
 # Reuse a cluster only if it runs the wanted node image (same ID, not only tag) and its API
-# answers.
+# answers. Nodes stopped with dockerd (a reboot, a CI machine that starts with dockerd down)
+# are started again: that takes about a minute, recreating takes several.
 if "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
   running_image="$(docker inspect -f '{{.Image}}' "${CLUSTER_NAME}-control-plane" 2>/dev/null || true)"
-  if [[ $running_image == "$(docker image inspect -f '{{.Id}}' "$node_image")" ]] &&
-    "$kind" get kubeconfig --name "$CLUSTER_NAME" >"$KUBECONFIG_PATH" 2>/dev/null &&
-    "${kubectl[@]}" get --raw /readyz --request-timeout=10s >/dev/null 2>&1; then
+  reuse=false
+  if [[ $running_image == "$(docker image inspect -f '{{.Id}}' "$node_image")" ]]; then
+    mapfile -t stopped < <(docker ps -aq --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" \
+      --filter status=exited --filter status=created)
+    if ((${#stopped[@]} > 0)); then
+      log "cluster ${CLUSTER_NAME}: starting ${#stopped[@]} stopped node(s)"
+      docker start "${stopped[@]}" >/dev/null
+    fi
+    # Read after the start: a stopped node publishes no API port, and it can change.
+    "$kind" get kubeconfig --name "$CLUSTER_NAME" >"$KUBECONFIG_PATH" 2>/dev/null || true
+    # Nodes dockerd itself just restarted answer after 20-40 s; a node that exits again ends
+    # the wait early.
+    for _ in $(seq "$((API_RESTART_SECONDS / 5))"); do
+      api_ready && break
+      if docker ps -aq --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" --filter status=exited | grep -q .; then
+        # Kept for the next look: why a node did not survive its restart.
+        docker ps -a --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" --format '{{.Names}}: {{.Status}}' >&2
+        docker logs --tail 20 "${CLUSTER_NAME}-control-plane" >&2 || true
+        break
+      fi
+      sleep 5
+    done
+    api_ready && reuse=true
+  fi
+  if $reuse; then
     log "cluster ${CLUSTER_NAME}: reusing"
   else
     log "cluster ${CLUSTER_NAME}: stale (other node image or API down), recreating"
     "$kind" delete cluster --name "$CLUSTER_NAME"
   fi
 fi
-bash "${REPO_ROOT}/hack/cluster-network.sh"
 if ! "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
   log "cluster ${CLUSTER_NAME}: creating from ${node_image}"
   KIND_EXPERIMENTAL_DOCKER_NETWORK="$CLUSTER_NETWORK" "$kind" create cluster --name "$CLUSTER_NAME" \
@@ -61,9 +89,28 @@ YAML
 fi
 chmod 0600 "$KUBECONFIG_PATH"
 
-log "waiting for 4 Ready nodes"
-"${kubectl[@]}" wait node --all --for=condition=Ready --timeout=300s >/dev/null
-(($("${kubectl[@]}" get nodes --no-headers | wc -l) == 4)) || die "cluster ${CLUSTER_NAME} does not have 4 nodes"
+# Ready only counts when it was said since the nodes last started: after a restart the API
+# shows the Ready that nodes and pods had before they stopped, and CoreDNS answers SERVFAIL
+# until it reaches the API again. $1: what to get, $2: field of the Ready condition, $3: count.
+started="$(docker inspect -f '{{.State.StartedAt}}' "${CLUSTER_NAME}-control-plane" | cut -c1-19)Z"
+ready_since_start() {
+  local -a what
+  read -ra what <<<"$1"
+  "${kubectl[@]}" get "${what[@]}" -o jsonpath="{range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status} {.status.conditions[?(@.type==\"Ready\")].$2}{\"\\n\"}{end}" |
+    awk -v since="$started" -v want="$3" '$1 == "True" && $2 >= since {n++} END {exit n != want}'
+}
+wait_ready_since_start() {
+  log "waiting for $3 of $1 Ready since ${started}"
+  for _ in $(seq 60); do
+    ready_since_start "$@" && return
+    sleep 5
+  done
+  local -a what
+  read -ra what <<<"$1"
+  "${kubectl[@]}" get "${what[@]}" -o wide >&2
+  die "not $3 of $1 Ready since ${started}"
+}
+wait_ready_since_start nodes lastHeartbeatTime 4
 
 # Nothing may resolve through a resolver outside this machine: drop CoreDNS's upstream, so
 # names outside cluster.local fail instead of being forwarded.
@@ -76,6 +123,8 @@ if grep -q 'forward \. ' <<<"$corefile"; then
   "${kubectl[@]}" -n kube-system rollout restart deployment/coredns >/dev/null
 fi
 "${kubectl[@]}" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
+wait_ready_since_start "-n kube-system pods -l k8s-app=kube-dns" lastTransitionTime \
+  "$("${kubectl[@]}" -n kube-system get deployment coredns -o jsonpath='{.spec.replicas}')"
 
 bash "${REPO_ROOT}/hack/load-image.sh" "$consul_image"
 
