@@ -42,7 +42,7 @@ def test_tls_comes_to_a_running_release_in_three_rolling_steps(
     api = release.api("server")
     assert {key: api.kv_get(key) for key in data} == data
     assert all(s["Voter"] for s in api.raft_servers()) and len(api.raft_servers()) == 3
-    assert "KV round trip ok" in release.test().stdout
+    release.assert_helm_test_passes()
     # The last step is what shuts plain RPC out.
     assert_no_rpc_without_a_certificate(release, consul_image)
     release.uninstall()
