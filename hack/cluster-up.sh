@@ -38,6 +38,9 @@ consul_image="${consul_image:-$BUILT_CONSUL_IMAGE}"
 # The network (and its firewall rule) comes first: a restarted node must not route off the bridge.
 bash "${REPO_ROOT}/hack/cluster-network.sh"
 api_ready() { "${kubectl[@]}" get --raw /readyz --request-timeout=10s >/dev/null 2>&1; }
+node_exited() {
+  docker ps -aq --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" --filter status=exited | grep -q .
+}
 # Reuse a cluster only if it runs the wanted node image (same ID, not only tag) and its API
 # answers. Nodes stopped with dockerd (a reboot, a CI machine that starts with dockerd down)
 # are started again: that takes about a minute, recreating takes several.
@@ -47,17 +50,21 @@ if "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
   if [[ $running_image == "$(docker image inspect -f '{{.Id}}' "$node_image")" ]]; then
     mapfile -t stopped < <(docker ps -aq --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" \
       --filter status=exited --filter status=created)
+    started_again=true
     if ((${#stopped[@]} > 0)); then
       log "cluster ${CLUSTER_NAME}: starting ${#stopped[@]} stopped node(s)"
-      docker start "${stopped[@]}" >/dev/null
+      # A node whose processes were killed with containerd can leave a task behind ("task …
+      # already exists"): such a node never starts again, so the cluster is recreated.
+      docker start "${stopped[@]}" >/dev/null || started_again=false
     fi
     # Read after the start: a stopped node publishes no API port, and it can change.
     "$kind" get kubeconfig --name "$CLUSTER_NAME" >"$KUBECONFIG_PATH" 2>/dev/null || true
     # Nodes dockerd itself just restarted answer after 20-40 s; a node that exits again ends
     # the wait early.
     for _ in $(seq "$((API_RESTART_SECONDS / 5))"); do
+      $started_again || break
       api_ready && break
-      if docker ps -aq --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" --filter status=exited | grep -q .; then
+      if node_exited; then
         # Kept for the next look: why a node did not survive its restart.
         docker ps -a --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" --format '{{.Names}}: {{.Status}}' >&2
         docker logs --tail 20 "${CLUSTER_NAME}-control-plane" >&2 || true
@@ -65,12 +72,12 @@ if "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
       fi
       sleep 5
     done
-    api_ready && reuse=true
+    if $started_again && api_ready && ! node_exited; then reuse=true; fi
   fi
   if $reuse; then
     log "cluster ${CLUSTER_NAME}: reusing"
   else
-    log "cluster ${CLUSTER_NAME}: stale (other node image or API down), recreating"
+    log "cluster ${CLUSTER_NAME}: stale (other node image, API down or a node that did not start), recreating"
     "$kind" delete cluster --name "$CLUSTER_NAME"
   fi
 fi
