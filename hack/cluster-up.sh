@@ -38,9 +38,8 @@ consul_image="${consul_image:-$BUILT_CONSUL_IMAGE}"
 # The network (and its firewall rule) comes first: a restarted node must not route off the bridge.
 bash "${REPO_ROOT}/hack/cluster-network.sh"
 api_ready() { "${kubectl[@]}" get --raw /readyz --request-timeout=10s >/dev/null 2>&1; }
-node_exited() {
-  docker ps -aq --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" --filter status=exited | grep -q .
-}
+nodes=(--filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}")
+node_exited() { docker ps -aq "${nodes[@]}" --filter status=exited | grep -q .; }
 # Reuse a cluster only if it runs the wanted node image (same ID, not only tag) and its API
 # answers. Nodes stopped with dockerd (a reboot, a CI machine that starts with dockerd down)
 # are started again: that takes about a minute, recreating takes several.
@@ -48,8 +47,7 @@ if "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
   running_image="$(docker inspect -f '{{.Image}}' "${CLUSTER_NAME}-control-plane" 2>/dev/null || true)"
   reuse=false
   if [[ $running_image == "$(docker image inspect -f '{{.Id}}' "$node_image")" ]]; then
-    mapfile -t stopped < <(docker ps -aq --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" \
-      --filter status=exited --filter status=created)
+    mapfile -t stopped < <(docker ps -aq "${nodes[@]}" --filter status=exited --filter status=created)
     started_again=true
     if ((${#stopped[@]} > 0)); then
       log "cluster ${CLUSTER_NAME}: starting ${#stopped[@]} stopped node(s)"
@@ -62,11 +60,10 @@ if "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
     # Nodes dockerd itself just restarted answer after 20-40 s; a node that exits again ends
     # the wait early.
     for _ in $(seq "$((API_RESTART_SECONDS / 5))"); do
-      $started_again || break
-      api_ready && break
+      if ! $started_again || api_ready; then break; fi
       if node_exited; then
         # Kept for the next look: why a node did not survive its restart.
-        docker ps -a --filter "label=io.x-k8s.kind.cluster=${CLUSTER_NAME}" --format '{{.Names}}: {{.Status}}' >&2
+        docker ps -a "${nodes[@]}" --format '{{.Names}}: {{.Status}}' >&2
         docker logs --tail 20 "${CLUSTER_NAME}-control-plane" >&2 || true
         break
       fi
@@ -98,26 +95,23 @@ chmod 0600 "$KUBECONFIG_PATH"
 
 # Ready only counts when it was said since the nodes last started: after a restart the API
 # shows the Ready that nodes and pods had before they stopped, and CoreDNS answers SERVFAIL
-# until it reaches the API again. $1: what to get, $2: field of the Ready condition, $3: count.
+# until it reaches the API again. $1: field of the Ready condition, $2: count, the rest: what to
+# get.
 started="$(docker inspect -f '{{.State.StartedAt}}' "${CLUSTER_NAME}-control-plane" | cut -c1-19)Z"
 ready_since_start() {
-  local -a what
-  read -ra what <<<"$1"
-  "${kubectl[@]}" get "${what[@]}" -o jsonpath="{range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status} {.status.conditions[?(@.type==\"Ready\")].$2}{\"\\n\"}{end}" |
-    awk -v since="$started" -v want="$3" '$1 == "True" && $2 >= since {n++} END {exit n != want}'
+  "${kubectl[@]}" get "${@:3}" -o jsonpath="{range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status} {.status.conditions[?(@.type==\"Ready\")].$1}{\"\\n\"}{end}" |
+    awk -v since="$started" -v want="$2" '$1 == "True" && $2 >= since {n++} END {exit n != want}'
 }
 wait_ready_since_start() {
-  log "waiting for $3 of $1 Ready since ${started}"
+  log "waiting for $2 of ${*:3} Ready since ${started}"
   for _ in $(seq 60); do
     ready_since_start "$@" && return
     sleep 5
   done
-  local -a what
-  read -ra what <<<"$1"
-  "${kubectl[@]}" get "${what[@]}" -o wide >&2
-  die "not $3 of $1 Ready since ${started}"
+  "${kubectl[@]}" get "${@:3}" -o wide >&2
+  die "not $2 of ${*:3} Ready since ${started}"
 }
-wait_ready_since_start nodes lastHeartbeatTime 4
+wait_ready_since_start lastHeartbeatTime 4 nodes
 
 # Nothing may resolve through a resolver outside this machine: drop CoreDNS's upstream, so
 # names outside cluster.local fail instead of being forwarded.
@@ -130,8 +124,9 @@ if grep -q 'forward \. ' <<<"$corefile"; then
   "${kubectl[@]}" -n kube-system rollout restart deployment/coredns >/dev/null
 fi
 "${kubectl[@]}" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
-wait_ready_since_start "-n kube-system pods -l k8s-app=kube-dns" lastTransitionTime \
-  "$("${kubectl[@]}" -n kube-system get deployment coredns -o jsonpath='{.spec.replicas}')"
+wait_ready_since_start lastTransitionTime \
+  "$("${kubectl[@]}" -n kube-system get deployment coredns -o jsonpath='{.spec.replicas}')" \
+  -n kube-system pods -l k8s-app=kube-dns
 
 bash "${REPO_ROOT}/hack/load-image.sh" "$consul_image"
 
