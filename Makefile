@@ -53,12 +53,12 @@ up-from-nothing:
 
 ## test-cluster: the cluster tier against the cluster of `make cluster`
 test-cluster: tools cluster
-	$(TOX) -e cluster -- $(PYTEST_ARGS)
+	$(TOX) -e kind -- -m cluster -n 2 --dist loadfile --durations=15 tests/cluster $(PYTEST_ARGS)
 
 ## test-idle: the idle tier (one release left alone for IDLE_MINUTES, 3 unless set, its leader
 ## watched throughout) against that cluster
 test-idle: tools cluster
-	$(TOX) -e idle -- $(PYTEST_ARGS)
+	$(TOX) -e kind -- -m idle tests/idle $(PYTEST_ARGS)
 
 ## previous-consul: the older Consul image the chaos tier upgrades from, loaded into the cluster
 previous-consul: cluster
@@ -66,7 +66,7 @@ previous-consul: cluster
 
 ## test-chaos: the chaos tier (faults, with TLS and ACLs on) against that cluster; prints figures
 test-chaos: tools cluster previous-consul
-	$(TOX) -e chaos -- $(PYTEST_ARGS)
+	$(TOX) -e kind -- -m chaos --durations=15 tests/chaos $(PYTEST_ARGS)
 
 ## test: everything CI runs, every tier even after a failed one, then a table of the tiers' wall
 ## times, counts and the evidence folders of failed tests
