@@ -103,13 +103,13 @@ ready_since_start() {
     awk -v since="$started" -v want="$2" '$1 == "True" && $2 >= since {n++} END {exit n != want}'
 }
 wait_ready_since_start() {
-  log "waiting for $2 of ${*:3} Ready since ${started}"
+  log "waiting for $2 Ready since ${started}: kubectl get ${*:3}"
   for _ in $(seq 60); do
     ready_since_start "$@" && return
     sleep 5
   done
   "${kubectl[@]}" get "${@:3}" -o wide >&2
-  die "not $2 of ${*:3} Ready since ${started}"
+  die "not $2 Ready since ${started}: kubectl get ${*:3}"
 }
 wait_ready_since_start lastHeartbeatTime 4 nodes
 
