@@ -55,7 +55,7 @@ up-from-nothing:
 test-cluster: tools cluster
 	$(TOX) -e kind -- -m cluster -n 2 --dist loadfile --durations=15 tests/cluster $(PYTEST_ARGS)
 
-## test-idle: the idle tier (one release left alone for IDLE_MINUTES, 3 unless set, its leader
+## test-idle: the idle tier (one release left alone for IDLE_MINUTES, 2 unless set, its leader
 ## watched throughout) against that cluster
 test-idle: tools cluster
 	$(TOX) -e kind -- -m idle tests/idle $(PYTEST_ARGS)
