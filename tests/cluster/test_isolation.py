@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from harness.release import NamespaceFactory, Release, ReleaseFactory
@@ -15,11 +17,15 @@ SMALL = {"server": {"replicas": 1}}
 @pytest.fixture(scope="module")
 def releases(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory) -> list[Release]:
     team_a, team_b = namespace_factory("team-a"), namespace_factory("team-b")
-    return [
-        release_factory("consul", team_a, **SMALL),
-        release_factory("consul", team_b, **SMALL),
-        release_factory("other", team_a, **SMALL),
+    releases = [
+        release_factory("consul", team_a, install=False),
+        release_factory("consul", team_b, install=False),
+        release_factory("other", team_a, install=False),
     ]
+    # Installed all at once, as teams do, instead of one after the other (about 20 s each).
+    with ThreadPoolExecutor() as pool:
+        list(pool.map(lambda release: release.install(**SMALL), releases))
+    return releases
 
 
 def members(release: Release) -> set[str]:
