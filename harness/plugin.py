@@ -12,7 +12,6 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -245,10 +244,8 @@ def release_factory(
     yield make
     if keep_failed(request):
         return
-    # All at once: each waits for its servers' graceful leave (about 12 s), and the releases are
-    # separate clusters.
-    with ThreadPoolExecutor() as pool:
-        list(pool.map(lambda release: release.uninstall(check=False), installed))
+    for release in installed:
+        release.uninstall(check=False)
 
 
 @pytest.fixture(scope="module")
