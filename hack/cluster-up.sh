@@ -137,14 +137,21 @@ sed "s#image: IMAGE#image: ${KUBE_NETWORK_POLICIES_IMAGE}#" "${REPO_ROOT}/hack/k
   "${kubectl[@]}" apply -f - >/dev/null
 "${kubectl[@]}" -n kube-system rollout status daemonset/kube-network-policies --timeout=180s >/dev/null
 
-log "checking that CoreDNS answers from a pod"
+# A CoreDNS pod is Ready before every kube-proxy routes the Service to it: in that gap the
+# Service IP is rejected ("Connection refused", kube-proxy's rule for a Service without
+# endpoints), as CI met in the seconds after CoreDNS turned Ready: a single nslookup failed the
+# run. So the pod asks once a second until it gets an answer, for at most 120 attempts.
+log "waiting for CoreDNS to answer through its Service from a pod"
 check=(-n default pod/consul-chart-dns-check)
 "${kubectl[@]}" delete "${check[@]}" --ignore-not-found >/dev/null
 "${kubectl[@]}" -n default run consul-chart-dns-check --restart=Never --image="$consul_image" \
-  --image-pull-policy=IfNotPresent --command -- nslookup kubernetes.default.svc.cluster.local >/dev/null
-if ! "${kubectl[@]}" wait "${check[@]}" --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s >/dev/null; then
+  --image-pull-policy=IfNotPresent --command -- sh -c \
+  'for s in $(seq 120); do nslookup kubernetes.default.svc.cluster.local >/dev/null 2>&1 && { echo "answered at attempt ${s}"; exit 0; }; sleep 1; done; nslookup kubernetes.default.svc.cluster.local; exit 1' \
+  >/dev/null
+if ! "${kubectl[@]}" wait "${check[@]}" --for=jsonpath='{.status.phase}'=Succeeded --timeout=180s >/dev/null; then
   "${kubectl[@]}" logs "${check[@]}" >&2 || true
-  die "CoreDNS did not resolve kubernetes.default.svc.cluster.local from a pod"
+  die "CoreDNS did not resolve kubernetes.default.svc.cluster.local from a pod in 120 attempts"
 fi
+log "CoreDNS: $("${kubectl[@]}" logs "${check[@]}")"
 "${kubectl[@]}" delete "${check[@]}" --wait=false >/dev/null
 log "cluster ${CLUSTER_NAME}: ready; export KUBECONFIG=${KUBECONFIG_PATH}"
