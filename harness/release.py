@@ -5,6 +5,7 @@ agents' HTTP API at hand."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from harness.consul_api import LOCAL_AGENT, ConsulAPI
 from harness.kube import Kube, exec_in_pod, run, start_pod, wait_for
 from harness.render import CHART, Manifest, helm, merge_values, render, secret_files
 
+# Where an agent keeps its gossip keyrings (its data dir's serf/), rewritten at every change.
+KEYRING_FILES = {"lan": "local.keyring", "wan": "remote.keyring"}
 # api_in's `ca` for an HTTPS certificate not to check (a client agent's, from auto-encrypt).
 UNCHECKED = "-k"
 # The image the chart deploys by default; toolbox pods use it too (curl, nslookup, consul).
@@ -96,6 +99,24 @@ class Release:
         selector = f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component={component}"
         pods = self.kube.core.list_namespaced_pod(self.namespace, label_selector=selector).items
         return sorted(pods, key=lambda p: p.metadata.name)
+
+    def keyrings(self) -> dict[str, dict[str, list[str]]]:
+        """Pod name -> pool ("lan"; "wan" on servers) -> the keys that agent holds, its primary
+        first, as it wrote them to its data dir. Read from each agent itself: the keyring API's
+        listing is a query to every member that fails whole when one answer misses its deadline
+        (HTTP 500, "5/6 nodes reported success"), as a busy machine sees about once a run."""
+        rings: dict[str, dict[str, list[str]]] = {}
+        for component in ("server", "client"):
+            pools = KEYRING_FILES if component == "server" else {"lan": KEYRING_FILES["lan"]}
+            for pod in self.pods(component):
+                name = pod.metadata.name
+                rings[name] = {}
+                for pool, file in pools.items():
+                    cmd = ["cat", f"/consul/data/serf/{file}"]
+                    result = exec_in_pod(self.kube, self.namespace, name, cmd, "consul")
+                    assert result.returncode == 0, f"{name}: {result.stderr}"
+                    rings[name][pool] = json.loads(result.stdout)
+        return rings
 
     def incarnations(self, component: str) -> dict[str, tuple[str, int]]:
         """Pod name -> (UID, restarts of all its containers): changes when a pod of the
