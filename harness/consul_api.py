@@ -66,10 +66,6 @@ class ConsulAPI:
     def members(self) -> list[dict[str, Any]]:
         return self.get("/v1/agent/members")
 
-    def keyring(self) -> list[dict[str, Any]]:
-        """What `consul keyring -list` shows: per pool, each key and how many members hold it."""
-        return self.get("/v1/operator/keyring")
-
     def kv_put(self, key: str, value: str, cas: int | None = None) -> bool:
         query = f"?cas={cas}" if cas is not None else ""
         resp = self.request("PUT", f"/v1/kv/{key}{query}", value)
