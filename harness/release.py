@@ -10,6 +10,7 @@ import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
@@ -180,9 +181,12 @@ class Release:
         """`helm install --wait`; `flags` replaces `--wait` (e.g. `--no-hooks`)."""
         return self._deploy("install", overrides, check, flags)
 
-    def upgrade(self, check: bool = True, **overrides: Any) -> subprocess.CompletedProcess[str]:
-        """`helm upgrade --wait`; with check=False a refused upgrade is returned, not raised."""
-        return self._deploy("upgrade", overrides, check)
+    def upgrade(
+        self, check: bool = True, chart: Path = CHART, **overrides: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """`helm upgrade --wait` (to `chart`, this one unless given); with check=False a refused
+        upgrade is returned, not raised."""
+        return self._deploy("upgrade", overrides, check, chart=chart)
 
     def _deploy(
         self,
@@ -190,9 +194,10 @@ class Release:
         overrides: dict[str, Any],
         check: bool = True,
         flags: Sequence[str] = ("--wait",),
+        chart: Path = CHART,
     ) -> subprocess.CompletedProcess[str]:
         values = merge_values(self.values, overrides)
-        cmd = [helm(), verb, self.name, str(CHART), "--namespace", self.namespace]
+        cmd = [helm(), verb, self.name, str(chart), "--namespace", self.namespace]
         cmd += ["--create-namespace", "--timeout", "10m", *flags, "--values", "-"]
         proc = run(cmd, stdin=yaml.safe_dump(values), check=check)
         if proc.returncode == 0:

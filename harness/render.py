@@ -12,6 +12,7 @@ import copy
 import functools
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -31,6 +32,18 @@ Manifest = dict[str, Any]
 def ci_values(name: str) -> dict[str, Any]:
     """The values of chart/ci/<name>-values.yaml, chart-testing's install cases."""
     return yaml.safe_load((CHART / "ci" / f"{name}-values.yaml").read_text()) or {}
+
+
+def chart_of_next_version(dest: Path) -> Path:
+    """A copy of the chart in `dest` whose version alone is one patch release on: what a user
+    upgrades to when only the chart changed."""
+    chart = dest / CHART.name
+    shutil.copytree(CHART, chart)
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+    major, minor, patch = meta["version"].split("-")[0].split(".")
+    meta["version"] = f"{major}.{minor}.{int(patch) + 1}"
+    (chart / "Chart.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    return chart
 
 
 class RenderError(Exception):
@@ -53,6 +66,7 @@ def render(
     release: str = RELEASE,
     namespace: str = NAMESPACE,
     kube_version: str | None = None,
+    chart: Path = CHART,
 ) -> tuple[Manifest, ...]:
     """Every object `helm template` renders for these values (hook and test pods included)."""
     return copy.deepcopy(
@@ -62,6 +76,7 @@ def render(
             release,
             namespace,
             kube_version,
+            str(chart),
         )
     )
 
@@ -73,8 +88,9 @@ def _render(
     release: str,
     namespace: str,
     kube_version: str | None,
+    chart: str,
 ) -> tuple[Manifest, ...]:
-    cmd = [helm(), "template", release, str(CHART), "--namespace", namespace, "--values", "-"]
+    cmd = [helm(), "template", release, chart, "--namespace", namespace, "--values", "-"]
     for f in values_files:
         cmd += ["--values", f]
     if kube_version:

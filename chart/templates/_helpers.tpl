@@ -51,7 +51,13 @@ app.kubernetes.io/part-of: consul
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
-{{/* consul.componentSelectorLabels: the labels that select one component's pods; takes (dict "root" $ "component" ...). */}}
+{{/*
+consul.componentSelectorLabels: the labels that select one component's pods, and all the labels
+the chart puts on its pod templates (agents add consul.agentLabel and the user's podLabels). The
+chart and app versions stay off pod templates: there a chart bump alone would restart every
+agent, and drop the services registered through clients with an emptyDir data dir.
+Takes (dict "root" $ "component" ...).
+*/}}
 {{- define "consul.componentSelectorLabels" -}}
 {{ include "consul.selectorLabels" .root }}
 app.kubernetes.io/component: {{ .component }}

@@ -123,7 +123,7 @@ component's own configuration (consul.server.configChecksum or consul.client.con
 {{- define "consul.pod.metadata" -}}
 {{- $c := index .root.Values .component -}}
 labels:
-  {{- include "consul.componentLabels" . | nindent 2 }}
+  {{- include "consul.componentSelectorLabels" . | nindent 2 }}
   {{- include "consul.agentLabel" . | nindent 2 }}
   {{- with $c.podLabels }}
   {{- toYaml . | nindent 2 }}

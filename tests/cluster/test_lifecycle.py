@@ -1,4 +1,5 @@
-"""One release through its life: scale 3 -> 5, uninstall, reinstall onto old volumes.
+"""One release through its life: a chart bump, scale 3 -> 5, uninstall, reinstall onto old
+volumes.
 
 The tests build on each other in file order (pytest keeps it), like a user's day-2 operations.
 A rolling upgrade of the servers is the chaos tier's (tests/chaos/test_pod_faults.py), judged
@@ -8,13 +9,14 @@ there on a host no other test loads.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kubernetes.dynamic import DynamicClient
 
 from harness.kube import Kube, wait_for
 from harness.release import NamespaceFactory, Release, ReleaseFactory
-from harness.render import ci_values
+from harness.render import chart_of_next_version, ci_values
 
 pytestmark = pytest.mark.cluster
 
@@ -46,6 +48,15 @@ def assert_data_kept(release: Release, data: dict[str, str]) -> None:
 
 def test_helm_test_passes(life: Release) -> None:
     life.assert_helm_test_passes()
+
+
+def test_an_upgrade_to_a_new_chart_version_alone_restarts_no_pod(
+    life: Release, tmp_path: Path
+) -> None:
+    agents = {c: life.incarnations(c) for c in ("server", "client")}
+    assert all(agents.values()), agents
+    life.upgrade(chart=chart_of_next_version(tmp_path))
+    assert {c: life.incarnations(c) for c in ("server", "client")} == agents
 
 
 def test_scale_to_five_servers_leaves_clients_alone(

@@ -4,10 +4,11 @@ object is labelled."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
-from harness.render import Manifest, render
+from harness.render import Manifest, chart_of_next_version, render
 
 STANDARD_LABELS = (
     "app.kubernetes.io/name",
@@ -76,3 +77,48 @@ def test_long_release_names_stay_valid() -> None:
     for doc in render(release=release):
         assert len(doc["metadata"]["name"]) <= 63, doc["metadata"]["name"]
         assert not doc["metadata"]["name"].endswith("-")
+
+
+# Values under which the chart renders every workload and Job it has, the restore hook's too.
+EVERY_POD_TEMPLATE = {
+    "backup": {"enabled": True, "restore": {"snapshot": "latest"}},
+    "server": {"podLabels": {"team": "kv"}},
+    "client": {"podLabels": {"team": "sd"}},
+}
+
+
+def pod_templates(docs: Iterable[Manifest]) -> dict[str, Manifest]:
+    """Kind/name -> its pod template (a CronJob's Job's), for every object that has one."""
+    out = {}
+    for doc in docs:
+        spec = doc.get("spec", {})
+        template = spec.get("jobTemplate", {}).get("spec", spec).get("template")
+        if template is not None:
+            out[f"{doc['kind']}/{doc['metadata']['name']}"] = template
+    return out
+
+
+def test_pod_templates_carry_only_selector_component_and_user_labels() -> None:
+    templates = pod_templates(render(EVERY_POD_TEMPLATE))
+    assert {name.split("/")[0] for name in templates} == {
+        "StatefulSet",
+        "DaemonSet",
+        "Job",
+        "CronJob",
+    }
+    agents = {"StatefulSet/consul-server", "DaemonSet/consul-client"}
+    assert agents <= templates.keys()
+    for name, template in templates.items():
+        expected = {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
+        expected.add("app.kubernetes.io/component")
+        if name in agents:
+            expected |= {"consul-agent", "team"}
+        assert set(template["metadata"]["labels"]) == expected, f"{name}: {template}"
+
+
+def test_a_chart_version_bump_changes_no_pod_template(tmp_path: Path) -> None:
+    before = render(EVERY_POD_TEMPLATE)
+    after = render(EVERY_POD_TEMPLATE, chart=chart_of_next_version(tmp_path))
+    # The bump reaches the objects' own labels, so the comparison below has a bump to miss.
+    assert {d["metadata"]["labels"]["helm.sh/chart"] for d in after} == {"consul-0.1.1"}
+    assert pod_templates(after) == pod_templates(before)
