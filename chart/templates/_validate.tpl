@@ -7,7 +7,7 @@ server-statefulset.yaml (the one object every configuration renders).
 {{- $s := .Values.server }}
 {{- $n := int $s.replicas }}
 {{- if eq (mod $n 2) 0 }}
-{{- fail (printf "server.replicas=%d: an even number of servers tolerates no more failures than %d (quorum is %d of %d) and can split the vote; use 1, 3, 5 or 7" $n (sub $n 1) (include "consul.server.quorum" $n) $n) }}
+{{- fail (printf "server.replicas=%d: an even number of servers tolerates no more failures than %d (quorum is %d of %d) and can split the vote; use 1, 3, 5 or 7" $n (sub $n 1) (include "consul.server.quorum" $n | int) $n) }}
 {{- end }}
 {{- if gt (int $s.updatePartition) $n }}
 {{- fail (printf "server.updatePartition=%d is above server.replicas=%d: no server would ever be updated; use 0..%d" (int $s.updatePartition) $n $n) }}

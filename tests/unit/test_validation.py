@@ -15,8 +15,12 @@ import yaml
 from harness.render import CHART, RenderError, helm, render
 
 CASES: dict[str, tuple[dict[str, Any], str]] = {
-    "even-2": ({"server": {"replicas": 2}}, r"server\.replicas=2: an even number of servers"),
-    "even-4": ({"server": {"replicas": 4}}, r"server\.replicas=4: .*use 1, 3, 5 or 7"),
+    "even-2": (
+        {"server": {"replicas": 2}},
+        r"server\.replicas=2: an even number of servers tolerates no more failures than 1 "
+        r"\(quorum is 2 of 2\) and can split the vote; use 1, 3, 5 or 7",
+    ),
+    "even-4": ({"server": {"replicas": 4}}, r"server\.replicas=4: .*\(quorum is 3 of 4\)"),
     "partition-above-replicas": (
         {"server": {"updatePartition": 4}},
         r"server\.updatePartition=4 is above server\.replicas=3",
@@ -58,8 +62,10 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
 
 @pytest.mark.parametrize(("values", "message"), CASES.values(), ids=CASES.keys())
 def test_refused_with_a_message(values: dict[str, Any], message: str) -> None:
-    with pytest.raises(RenderError, match=message):
+    with pytest.raises(RenderError, match=message) as refused:
         render(values)
+    # A format verb given the wrong type ("%!d(string=2)") prints Go's complaint, not the value.
+    assert "%!" not in refused.value.stderr, refused.value.stderr
 
 
 def test_partition_equal_to_replicas_pauses_the_rollout() -> None:
