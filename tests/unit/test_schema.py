@@ -30,7 +30,7 @@ INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
 VALID = sorted((FIXTURES / "valid").glob("*.yaml"))
 EXPECT = re.compile(r"# expect: ([A-Za-z0-9_.-]+)\n# says: (.+)\n")
 # What a refusal must never show a user instead of words.
-UNWORDED = ("does not match pattern", "'not' failed")
+UNWORDED = ("does not match pattern", "'not' failed", "'allOf' failed", "'anyOf' failed")
 # The first line of helm 3's and helm 4's message when values fail the schema.
 SCHEMA_REFUSAL = "values don't meet the specifications of the schema(s)"
 
