@@ -4,7 +4,7 @@ which every pod that runs the consul CLI uses (agents, rejoin, autopilot, acl-in
 Each takes (dict "root" $ "component" ...) and reads that component's values.
 */}}
 
-{{/* consul.pod.agentEnv: the agent container's environment (pod IP, node name, the CLI's, extraEnv). */}}
+{{/* consul.pod.agentEnv: the agent container's environment (pod IP, node name, GOMEMLIMIT, the CLI's, extraEnv). */}}
 {{- define "consul.pod.agentEnv" -}}
 - name: POD_IP
   valueFrom:
@@ -14,6 +14,15 @@ Each takes (dict "root" $ "component" ...) and reads that component's values.
   valueFrom:
     fieldRef:
       fieldPath: spec.nodeName
+{{- /* The Go runtime collects garbage harder as the heap nears the limit, instead of letting
+it grow to twice the live data and meeting the OOM killer first. */}}
+{{- if dig "limits" "memory" "" (index .root.Values .component).resources }}
+- name: GOMEMLIMIT
+  valueFrom:
+    resourceFieldRef:
+      containerName: consul
+      resource: limits.memory
+{{- end }}
 {{ include "consul.pod.cliEnv" . }}
 {{- with (index .root.Values .component).extraEnv }}
 {{ toYaml . }}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.render import agent_config, get, one, render
+from harness.render import agent_config, container, env_of, get, one, render
 
 
 def config_of(component: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -102,3 +102,15 @@ def test_scaling_servers_does_not_restart_clients() -> None:
     before = one(render(), "DaemonSet", "consul-client")["spec"]["template"]
     after = one(render(scaled), "DaemonSet", "consul-client")["spec"]["template"]
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("component", "kind"), [("server", "StatefulSet"), ("client", "DaemonSet")]
+)
+def test_the_go_runtime_knows_the_memory_limit(component: str, kind: str) -> None:
+    env = env_of(container(one(render(), kind), "consul"))
+    limit = {"resourceFieldRef": {"containerName": "consul", "resource": "limits.memory"}}
+    assert env["GOMEMLIMIT"] == limit
+    # Without a limit the field would be the node's memory: no GOMEMLIMIT then.
+    unlimited = render({component: {"resources": {"limits": None}}})
+    assert "GOMEMLIMIT" not in env_of(container(one(unlimited, kind), "consul"))
