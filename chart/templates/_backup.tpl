@@ -126,14 +126,10 @@ securityContext:
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with $v.backup.nodeSelector }}
-nodeSelector:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- with $v.backup.tolerations }}
-tolerations:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
+{{- $jobs := deepCopy $v.jobs }}
+{{- with $v.backup.nodeSelector }}{{ $_ := set $jobs "nodeSelector" . }}{{ end }}
+{{- with $v.backup.tolerations }}{{ $_ := set $jobs "tolerations" . }}{{ end }}
+{{- include "consul.jobs.scheduling" $jobs }}
 containers:
   - name: {{ .component }}
     image: {{ include "consul.image" .root }}

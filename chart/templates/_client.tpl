@@ -113,9 +113,7 @@ CAP_CHOWN and CAP_FOWNER only (FOWNER to chmod once the directory is no longer r
     - /bin/sh
     - -ec
     - chown {{ .Values.podSecurityContext.runAsUser | default 100 }}:{{ .Values.podSecurityContext.runAsGroup | default 1000 }} /consul/data && chmod 0700 /consul/data
-  resources:
-    requests: {cpu: 10m, memory: 16Mi}
-    limits: {memory: 32Mi}
+  {{- include "consul.jobs.resources" . | nindent 2 }}
   securityContext:
     runAsUser: 0
     runAsGroup: 0

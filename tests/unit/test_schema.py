@@ -179,6 +179,7 @@ def test_unknown_keys_are_refused_everywhere() -> None:
             "client.resources",
             "client.rejoinResources",
             "backup.resources",
+            "jobs.resources",
         )
         for k in ("requests", "limits")
     }

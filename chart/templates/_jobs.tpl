@@ -1,0 +1,35 @@
+{{/*
+The chart's short-lived pods (the secrets-init, autopilot and acl-init Jobs, the `helm test` pod,
+the snapshot and restore Jobs) and the client's data-dir init container take their resources and
+scheduling from the `jobs` values: in a namespace with a ResourceQuota that requires limits, a
+LimitRange with a minimum, or only tainted nodes, one block makes all of them fit.
+*/}}
+
+{{/*
+consul.jobs.scheduling: the pod spec fields that place a short-lived pod; takes the `jobs`
+values (the snapshot pods pass them with their own backup.nodeSelector and backup.tolerations).
+*/}}
+{{- define "consul.jobs.scheduling" -}}
+{{- $j := . }}
+{{- with $j.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $j.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $j.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $j.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* consul.jobs.resources: the resources of a short-lived container. */}}
+{{- define "consul.jobs.resources" -}}
+resources:
+  {{- toYaml .Values.jobs.resources | nindent 2 }}
+{{- end }}
