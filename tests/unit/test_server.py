@@ -172,6 +172,19 @@ def test_topology_spread_defaults_its_selector_to_the_servers() -> None:
     assert c["labelSelector"] == {"matchLabels": {"tier": "consul"}}
 
 
+def test_by_default_servers_spread_softly_across_zones() -> None:
+    (c,) = pod_spec(server())["topologySpreadConstraints"]
+    assert {k: c[k] for k in ("maxSkew", "topologyKey", "whenUnsatisfiable")} == {
+        "maxSkew": 1,
+        "topologyKey": "topology.kubernetes.io/zone",
+        # Soft: nodes without zones, or fewer zones than servers, still take every server.
+        "whenUnsatisfiable": "ScheduleAnyway",
+    }
+    assert "topologySpreadConstraints" not in pod_spec(
+        server({"server": {"topologySpreadConstraints": []}})
+    )
+
+
 def test_probes_never_restart_a_server_during_an_election() -> None:
     c = container(server())
     # Liveness must not depend on having a leader: only on the agent answering HTTP.
