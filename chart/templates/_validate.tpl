@@ -51,45 +51,6 @@ server-statefulset.yaml (the one object every configuration renders).
 {{- end }}
 
 {{/*
-consul.validate.installed: checks against the installed release, when the renderer can see the cluster (`lookup` sees
-nothing under `helm template`): volumeClaimTemplates of a StatefulSet are immutable, so a
-persistence change is explained instead of the API server's generic refusal; and a scale-down
-must leave a quorum of the current servers running even if every removed one stopped before
-it left (a StatefulSet with Parallel pod management stops them all at once).
-*/}}
-{{- define "consul.validate.installed" -}}
-{{- include "consul.validate.tlsSteps" . }}
-{{- $name := printf "%s-server" (include "consul.fullname" .) }}
-{{- $live := lookup "apps/v1" "StatefulSet" .Release.Namespace $name }}
-{{- if $live }}
-{{- $from := int $live.spec.replicas }}
-{{- $to := int .Values.server.replicas }}
-{{- $keep := int (include "consul.server.quorum" $from) }}
-{{- if lt $to $keep }}
-{{- fail (printf "server.replicas=%d would stop %d of the %d running servers at once, leaving fewer than their quorum of %d should they stop before leaving. Scale down in steps that keep a quorum: to at least %d in one upgrade (e.g. 7 -> 5 -> 3), or one server at a time with `kubectl -n %s scale statefulset/%s --replicas=N` (waiting each time until `consul operator raft list-peers` shows N voters) and then this upgrade" $to (sub $from $to) $from $keep $keep .Release.Namespace $name) }}
-{{- end }}
-{{- $p := .Values.server.persistence }}
-{{- $claims := $live.spec.volumeClaimTemplates | default list }}
-{{- $hint := "volumeClaimTemplates of a StatefulSet cannot change. To apply it: kubectl delete statefulset --cascade=orphan, then helm upgrade (existing volumes are kept and must be resized or migrated by hand)" }}
-{{- $hadVolumes := gt (len $claims) 0 }}
-{{- if ne $hadVolumes $p.enabled }}
-{{- fail (printf "server.persistence.enabled cannot change from %t to %t on an installed release. %s" $hadVolumes $p.enabled $hint) }}
-{{- end }}
-{{- if $p.enabled }}
-{{- $spec := (first $claims).spec }}
-{{- $stored := toString $spec.resources.requests.storage }}
-{{- /* The API stores a quantity in canonical form (1.5Gi comes back as 1536Mi): compare bytes. */}}
-{{- if ne (include "consul.quantityBytes" $stored) (include "consul.quantityBytes" (toString $p.size)) }}
-{{- fail (printf "server.persistence.size cannot change from %s to %s on an installed release. %s" $stored $p.size $hint) }}
-{{- end }}
-{{- if and $p.storageClass (ne (toString $spec.storageClassName) $p.storageClass) }}
-{{- fail (printf "server.persistence.storageClass cannot change from %q to %q on an installed release. %s" (toString $spec.storageClassName) $p.storageClass $hint) }}
-{{- end }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{/*
 consul.quantityBytes: a quantity string as values.schema.json admits it (10Gi, 1.5Gi, 1536Mi,
 500M, 1e9) as a whole number of bytes, so two spellings of one size compare equal.
 */}}
@@ -110,24 +71,4 @@ consul.quantityBytes: a quantity string as values.schema.json admits it (10Gi, 1
 {{- fail (printf "cannot read the Kubernetes quantity %q" .) }}
 {{- end }}
 {{- ceil $bytes | int64 }}
-{{- end }}
-
-{{/*
-consul.validate.tlsSteps: TLS comes to a running release in three rolling upgrades, as Consul's
-guide does it, because servers that require TLS refuse the plain RPC of those not rolled yet
-(raft included: two of three rolled would lose quorum). Reads the installed servers' config.
-*/}}
-{{- define "consul.validate.tlsSteps" -}}
-{{- $t := .Values.tls }}
-{{- $cm := lookup "v1" "ConfigMap" .Release.Namespace (printf "%s-server-config" (include "consul.fullname" .)) }}
-{{- if and $cm $t.enabled }}
-{{- $installed := index $cm.data "server.json" | default "{}" | fromJson }}
-{{- $steps := "turn TLS on in three upgrades, each a rolling restart: (1) tls.enabled=true tls.verifyOutgoing=false tls.verifyIncoming=false, (2) tls.verifyOutgoing=true, (3) tls.verifyIncoming=true" }}
-{{- if and (not (hasKey $installed "tls")) (or $t.verifyOutgoing $t.verifyIncoming) }}
-{{- fail (printf "the installed servers run without TLS: tls.verifyOutgoing and tls.verifyIncoming must be false in the first upgrade that sets tls.enabled=true, or servers not yet rolled could not reach the rolled ones. To %s" $steps) }}
-{{- end }}
-{{- if and (hasKey $installed "tls") (not $installed.tls.defaults.verify_outgoing) $t.verifyIncoming }}
-{{- fail (printf "the installed servers still make plain RPC (verify_outgoing off): set tls.verifyOutgoing=true with tls.verifyIncoming=false first. To %s" $steps) }}
-{{- end }}
-{{- end }}
 {{- end }}

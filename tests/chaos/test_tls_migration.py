@@ -45,4 +45,8 @@ def test_tls_comes_to_a_running_release_in_three_rolling_steps(
     release.assert_helm_test_passes()
     # The last step is what shuts plain RPC out.
     assert_no_rpc_without_a_certificate(release, consul_image)
+    # And TLS leaves as it came, in three steps reversed: all at once is refused.
+    refused = release.upgrade(check=False, tls={"enabled": False})
+    assert refused.returncode != 0
+    assert "turn TLS off in three upgrades" in refused.stderr, refused.stderr
     release.uninstall()

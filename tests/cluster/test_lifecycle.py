@@ -75,21 +75,58 @@ def test_scale_to_five_servers_leaves_clients_alone(
     assert_data_kept(life, seeded)
 
 
+VOLUMES_HINT = "kubectl delete statefulset --cascade=orphan"
+MOVE_HINT = "install a new release with the new setting and copy the data over"
+
+
+# Refused before anything changes (a lookup of the installed objects), each with its way forward.
 @pytest.mark.parametrize(
-    ("persistence", "message"),
+    ("values", "message", "hint"),
     [
-        ({"size": "20Gi"}, "server.persistence.size cannot change from 10Gi to 20Gi"),
-        ({"enabled": False}, "server.persistence.enabled cannot change from true to false"),
+        (
+            {"server": {"persistence": {"size": "20Gi"}}},
+            "server.persistence.size cannot change from 10Gi to 20Gi",
+            VOLUMES_HINT,
+        ),
+        (
+            {"server": {"persistence": {"enabled": False}}},
+            "server.persistence.enabled cannot change from true to false",
+            VOLUMES_HINT,
+        ),
+        (
+            {"server": {"persistence": {"accessModes": ["ReadWriteOncePod"]}}},
+            'server.persistence.accessModes cannot change from ["ReadWriteOnce"] to '
+            '["ReadWriteOncePod"]',
+            VOLUMES_HINT,
+        ),
+        (
+            {"server": {"persistence": {"annotations": {"backup.example.com/tier": "gold"}}}},
+            "server.persistence.annotations cannot change from {} to ",
+            VOLUMES_HINT,
+        ),
+        (
+            {"consul": {"datacenter": "dc2"}},
+            'consul.datacenter cannot change from "dc1" to "dc2"',
+            MOVE_HINT,
+        ),
+        ({"acl": {"enabled": True}}, "acl.enabled cannot change from false to true", MOVE_HINT),
+        (
+            {"gossipEncryption": {"enabled": False}},
+            "gossipEncryption.enabled cannot change from true to false",
+            MOVE_HINT,
+        ),
     ],
-    ids=["size", "enabled"],
+    ids=["size", "persistence", "access-modes", "claim-annotations", "datacenter", "acl", "gossip"],
 )
-def test_persistence_change_is_refused_with_an_explanation(
-    life: Release, persistence: dict[str, object], message: str
+def test_a_bootstrap_only_change_is_refused_with_the_way_to_make_it(
+    life: Release, values: dict[str, object], message: str, hint: str
 ) -> None:
-    proc = life.upgrade(check=False, server={"persistence": persistence})
+    before = life.incarnations("server")
+    proc = life.upgrade(check=False, **values)
     assert proc.returncode != 0
-    assert message in proc.stderr
-    assert "kubectl delete statefulset --cascade=orphan" in proc.stderr
+    assert message in proc.stderr, proc.stderr
+    assert hint in proc.stderr, proc.stderr
+    assert life.incarnations("server") == before
 
 
 def test_uninstall_keeps_only_volumes_and_gossip_key(kube: Kube, life: Release) -> None:

@@ -62,6 +62,21 @@ def test_scale_down_past_quorum_is_refused_with_the_way_to_do_it(scaled: Release
     assert "kubectl -n " in proc.stderr and "scale statefulset/scale-consul-server" in proc.stderr
 
 
+def test_a_scale_down_that_would_also_roll_the_servers_is_refused(scaled: Release) -> None:
+    before = scaled.incarnations("server")
+    resources = {"requests": {"cpu": "100m", "memory": "160Mi"}, "limits": {"memory": "512Mi"}}
+    budget = {"maxUnavailable": 1}
+    server = {"replicas": 3, "disruptionBudget": budget, "resources": resources}
+    proc = scaled.upgrade(check=False, server=server)
+    assert proc.returncode != 0
+    assert (
+        "server.replicas=3 scales down in the same upgrade that changes the servers' pod template"
+        in proc.stderr
+    ), proc.stderr
+    assert "in an upgrade of its own" in proc.stderr
+    assert scaled.incarnations("server") == before, "a refused upgrade changed the servers"
+
+
 @pytest.mark.quiet
 def test_scale_down_five_to_three_keeps_the_leader_and_leaves_no_stale_voter(
     kube: Kube, scaled: Release

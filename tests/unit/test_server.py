@@ -379,3 +379,20 @@ def test_scaling_does_not_roll_the_servers_that_stay() -> None:
     assert three["spec"]["template"] == five["spec"]["template"]
     log = server({"consul": {"logLevel": "debug"}})
     assert log["spec"]["template"] != server()["spec"]["template"], "a config change still rolls"
+
+
+def pod_template_checksum(values: dict[str, Any]) -> str:
+    return server(values)["metadata"]["annotations"]["checksum/pod-template"]
+
+
+def test_the_pod_template_checksum_changes_with_the_template_only() -> None:
+    """What the upgrade-time check (consul.validate.installed) compares: a scale-down alone must
+    leave it, any change that rolls the servers must not."""
+    three = pod_template_checksum({})
+    assert pod_template_checksum({"server": {"replicas": 5}}) == three
+    rolls = [
+        {"server": {"resources": {"limits": {"memory": "1Gi"}}}},
+        {"image": {"tag": "1.22.6"}},
+        {"consul": {"logLevel": "debug"}},
+    ]
+    assert all(pod_template_checksum(values) != three for values in rolls)
