@@ -79,8 +79,10 @@ def test_long_release_names_stay_valid() -> None:
         assert not doc["metadata"]["name"].endswith("-")
 
 
-# Values under which the chart renders every workload and Job it has, the restore hook's too.
+# Values under which the chart renders every workload and Job it has, acl-init and the restore
+# hook's too.
 EVERY_POD_TEMPLATE = {
+    "acl": {"enabled": True},
     "backup": {"enabled": True, "restore": {"snapshot": "latest"}},
     "server": {"podLabels": {"team": "kv"}},
     "client": {"podLabels": {"team": "sd"}},
