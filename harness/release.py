@@ -204,6 +204,23 @@ class Release:
             self.values = values
         return proc
 
+    def rollback(self, revision: int, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`helm rollback --wait` to a revision; `values` become that revision's."""
+        cmd = [helm(), "rollback", self.name, str(revision), "--namespace", self.namespace]
+        proc = run([*cmd, "--wait", "--timeout", "10m"], check=check, timeout=900)
+        if proc.returncode == 0:
+            self.values = self._helm_json("get", "values") or {}
+        return proc
+
+    @property
+    def revision(self) -> int:
+        """The release's current revision, as `helm status` gives it."""
+        return int(self._helm_json("status")["version"])
+
+    def _helm_json(self, *verb: str) -> Any:
+        cmd = [helm(), *verb, self.name, "--namespace", self.namespace, "--output", "json"]
+        return json.loads(run(cmd).stdout)
+
     def assert_helm_test_passes(self) -> None:
         """`helm test` passes, and its pod got as far as its last step, the KV round trip (a pod
         that exits 0 early would pass `helm test` alone)."""

@@ -101,17 +101,30 @@ def _render(
     return tuple(doc for doc in yaml.safe_load_all(proc.stdout) if doc)
 
 
-def find(docs: Iterable[Manifest], kind: str, name: str | None = None) -> list[Manifest]:
-    """The objects of a kind (and name, if given)."""
+def find(
+    docs: Iterable[Manifest], kind: str, name: str | None = None, *, component: str | None = None
+) -> list[Manifest]:
+    """The objects of a kind (and name, and `app.kubernetes.io/component`, if given): the
+    component names a Job whose name is a hash of its spec (acl-init)."""
     return [
-        d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
+        d
+        for d in docs
+        if d["kind"] == kind
+        and (name is None or d["metadata"]["name"] == name)
+        and (
+            component is None
+            or d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component
+        )
     ]
 
 
-def one(docs: Iterable[Manifest], kind: str, name: str | None = None) -> Manifest:
-    """The single object of a kind (and name); fails the test if there are none or several."""
-    found = find(docs, kind, name)
-    assert len(found) == 1, f"expected one {kind} {name or ''}, got {len(found)}"
+def one(
+    docs: Iterable[Manifest], kind: str, name: str | None = None, *, component: str | None = None
+) -> Manifest:
+    """The single object of a kind (and name, component); fails the test if there are none or
+    several."""
+    found = find(docs, kind, name, component=component)
+    assert len(found) == 1, f"expected one {kind} {name or component or ''}, got {len(found)}"
     return found[0]
 
 

@@ -1,9 +1,9 @@
 {{/*
-The chart's short-lived pods (the secrets-init, autopilot and acl-init Jobs, the `helm test` pod)
-and the client's data-dir init container take their resources and scheduling from the `jobs`
-values, and the snapshot and restore pods their scheduling (they keep backup.resources): in a
-namespace with a ResourceQuota that requires limits, a LimitRange with a minimum, or only tainted
-nodes, one block makes all of them fit.
+The chart's short-lived pods (the secrets-init, autopilot, acl-init and rollback-check Jobs, the
+`helm test` pod) and the client's data-dir init container take their resources and scheduling
+from the `jobs` values, and the snapshot and restore pods their scheduling (they keep
+backup.resources): in a namespace with a ResourceQuota that requires limits, a LimitRange with a
+minimum, or only tainted nodes, one block makes all of them fit.
 */}}
 
 {{/*

@@ -1,5 +1,6 @@
-"""Scaling the servers of one release, judged by Consul itself: 3 -> 5 -> 3, with autopilot
-following, no server restarted that stays, no stale voter and the leader watched every 200 ms.
+"""Scaling the servers of one release, judged by Consul itself: 3 -> 5 -> 7, a rollback to the
+3-server revision refused, a rollback 7 -> 5, then 5 -> 3; autopilot following each step (rollbacks
+included), no server restarted that stays, no stale voter and the leader watched every 200 ms.
 
 The release asks for `1.5Gi` volumes, which the API stores as `1536Mi`: every upgrade here
 also proves that the chart's persistence check compares sizes, not spellings.
@@ -38,6 +39,7 @@ def voters(release: Release) -> list[str]:
 
 
 def test_install_applies_autopilot(kube: Kube, scaled: Release) -> None:
+    assert scaled.revision == 1
     assert min_quorum(scaled) == 2
     sts = kube.apps.read_namespaced_stateful_set(scaled.statefulset, scaled.namespace)
     stored = sts.spec.volume_claim_templates[0].spec.resources.requests["storage"]
@@ -52,6 +54,7 @@ def test_scale_up_restarts_no_server_and_autopilot_follows(kube: Kube, scaled: R
     after = scaled.incarnations("server")
     assert {name: after[name] for name in before} == before, "a server that stays was restarted"
     assert min_quorum(scaled) == 3
+    assert scaled.revision == 2
 
 
 def test_scale_down_past_quorum_is_refused_with_the_way_to_do_it(scaled: Release) -> None:
@@ -75,6 +78,48 @@ def test_a_scale_down_that_would_also_roll_the_servers_is_refused(scaled: Releas
     ), proc.stderr
     assert "in an upgrade of its own" in proc.stderr
     assert scaled.incarnations("server") == before, "a refused upgrade changed the servers"
+
+
+def test_a_rollback_below_the_running_servers_quorum_is_refused_before_anything_changes(
+    kube: Kube, scaled: Release
+) -> None:
+    scaled.upgrade(server={"replicas": 7, "disruptionBudget": {"maxUnavailable": 2}})
+    seven = sorted(scaled.server_pod(i) for i in range(7))
+    wait_for(lambda: voters(scaled) == seven, "7 voters", timeout=180)
+    assert min_quorum(scaled) == 4
+    assert scaled.revision == 3
+    before = scaled.incarnations("server")
+    proc = scaled.rollback(1, check=False)
+    assert proc.returncode != 0
+    # The pre-rollback hook's log, which helm prints when it fails (hook-output-log-policy).
+    refusal = (
+        "helm rollback to revision 1 refused: it would stop 4 of the 7 running servers at once"
+    )
+    assert refusal in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert scaled.incarnations("server") == before, "a refused rollback changed the servers"
+    sts = kube.apps.read_namespaced_stateful_set(scaled.statefulset, scaled.namespace)
+    assert sts.spec.replicas == 7
+    # Helm stored the rollback as pending before its hooks ran; a rollback to the running
+    # revision, which the check lets through, settles it (README, "Upgrades and rollbacks").
+    assert scaled.revision == 4
+    scaled.rollback(3)
+    assert scaled.incarnations("server") == before, "re-applying the running revision restarted"
+
+
+def test_a_rollback_seven_to_five_leaves_no_stale_voter_and_autopilot_follows(
+    kube: Kube, scaled: Release
+) -> None:
+    five = sorted(scaled.server_pod(i) for i in range(5))
+    before = {n: uid for n, uid in scaled.incarnations("server").items() if n in five}
+    scaled.rollback(2)
+    wait_for(lambda: voters(scaled) == five, "exactly the 5 staying voters", 120)
+    raft = scaled.api("server").raft_servers()
+    assert sorted(s["Node"] for s in raft) == five, f"stale raft peers: {raft}"
+    assert scaled.incarnations("server") == before, "a server that stays was restarted"
+    # The revision rolled back to is that of 5 servers: the autopilot hook (post-rollback too)
+    # puts its quorum back, not the 7 servers' 4.
+    assert min_quorum(scaled) == 3
+    assert scaled.values["server"]["replicas"] == 5
 
 
 @pytest.mark.quiet
@@ -106,4 +151,4 @@ def test_scale_down_five_to_three_keeps_the_leader_and_leaves_no_stale_voter(
     api = scaled.api("server")
     assert {key: api.kv_get(key) for key in DATA} == DATA
     claims = kube.core.list_namespaced_persistent_volume_claim(scaled.namespace).items
-    assert len(claims) == 5, "the removed servers' volumes are kept (whenScaled: Retain)"
+    assert len(claims) == 7, "the removed servers' volumes are kept (whenScaled: Retain)"

@@ -39,12 +39,12 @@ def docs() -> tuple[Manifest, ...]:
 
 
 def acl_init(docs: tuple[Manifest, ...]) -> Manifest:
-    return one(docs, "Job", "consul-acl-init-1")
+    return one(docs, "Job", component="acl-init")
 
 
 def test_off_by_default(default_docs: tuple[Manifest, ...]) -> None:
     assert "acl" not in agent_config(default_docs, "server")
-    assert not find(default_docs, "Job", "consul-acl-init-1")
+    assert not find(default_docs, "Job", component="acl-init")
 
 
 def test_deny_by_default_and_keep_serving_when_the_leader_is_gone(

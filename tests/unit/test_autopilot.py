@@ -17,9 +17,9 @@ def script(values: dict[str, Any] | None = None) -> str:
     return container(job(values))["command"][-1]
 
 
-def test_runs_after_every_install_and_upgrade() -> None:
+def test_runs_after_every_install_upgrade_and_rollback() -> None:
     annotations = job()["metadata"]["annotations"]
-    assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
+    assert annotations["helm.sh/hook"] == "post-install,post-upgrade,post-rollback"
     assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
     spec = job()["spec"]
     assert spec["activeDeadlineSeconds"] <= 600, "an upgrade never waits on it for long"

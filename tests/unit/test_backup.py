@@ -45,7 +45,7 @@ def test_off_by_default() -> None:
         "consul-acl-backup"
         not in env_of(container(one(acl, "Job", "consul-secrets-init")))["TOKEN_SECRETS"]
     )
-    assert "backup" not in script(one(acl, "Job", "consul-acl-init-1"))
+    assert "backup" not in script(one(acl, "Job", component="acl-init"))
 
 
 def test_the_cronjob_follows_its_values() -> None:
@@ -281,7 +281,7 @@ def test_the_backup_token_may_write_acls_and_nothing_more() -> None:
         "consul-acl-backup"
         in env_of(container(one(docs, "Job", "consul-secrets-init")))["TOKEN_SECRETS"]
     )
-    sync = script(one(docs, "Job", "consul-acl-init-1"))
+    sync = script(one(docs, "Job", component="acl-init"))
     assert 'policy consul-backup "scheduled snapshots' in sync
     assert '\'{"acl":"write"}\'' in sync and "-policy-name=consul-backup" in sync
     cronjob = one(docs, "CronJob")

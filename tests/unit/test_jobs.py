@@ -1,6 +1,7 @@
 """The chart's short-lived pods (_jobs.tpl): one `jobs` values block sizes and places the
-secrets-init, autopilot and acl-init Jobs, the `helm test` pod, the snapshot pods and the client's
-data-dir init container, so a namespace's ResourceQuota, LimitRange or taints can be met."""
+secrets-init, autopilot, acl-init and rollback-check Jobs, the `helm test` pod, the snapshot pods
+and the client's data-dir init container, so a namespace's ResourceQuota, LimitRange or taints
+can be met."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ EVERY_JOB = {
     "backup": {"enabled": True, "restore": {"snapshot": "latest"}},
     "client": {"dataHostPath": {"enabled": True}},
 }
-SHORT_LIVED = ("secrets-init", "autopilot", "acl-init", "test", "backup", "restore")
+SHORT_LIVED = (
+    "secrets-init",
+    "autopilot",
+    "acl-init",
+    "rollback-check",
+    "test",
+    "backup",
+    "restore",
+)
 RESOURCES = {"requests": {"cpu": "20m", "memory": "48Mi"}, "limits": {"cpu": "1", "memory": "96Mi"}}
 BACKUP_RESOURCES = yaml.safe_load((CHART / "values.yaml").read_text())["backup"]["resources"]
 SCHEDULING = {

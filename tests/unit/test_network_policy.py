@@ -62,18 +62,15 @@ def test_api_clients_restrict_the_api_but_keep_the_charts_pods_and_cluster_dns()
     # The peers the policy lets in are really the chart's own API clients.
     on = {"acl": {"enabled": True}, "backup": {"enabled": True, "restore": {"snapshot": "latest"}}}
     docs = render(merge_values(values, on))
-    for kind, name in [
-        ("Pod", "consul-test"),
-        ("Job", "consul-autopilot"),
-        ("Job", "consul-acl-init-1"),
-        ("CronJob", "consul-backup"),
-        ("Job", "consul-restore"),
+    for kind, component in [
+        ("Pod", "test"),
+        ("Job", "autopilot"),
+        ("Job", "acl-init"),
+        ("CronJob", "backup"),
+        ("Job", "restore"),
     ]:
-        labels = one(docs, kind, name)["metadata"]["labels"]
-        assert (
-            labels["app.kubernetes.io/component"]
-            in CHART_PODS["podSelector"]["matchExpressions"][0]["values"]
-        )
+        labels = one(docs, kind, component=component)["metadata"]["labels"]
+        assert component in CHART_PODS["podSelector"]["matchExpressions"][0]["values"]
         assert labels["app.kubernetes.io/instance"] == "consul"
 
 

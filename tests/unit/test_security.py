@@ -5,30 +5,29 @@ from __future__ import annotations
 
 import pytest
 
-from harness.render import Manifest, pod_spec, render
+from harness.render import Manifest, one, pod_spec, render
 
+# Component -> the kind of the object that makes its pods.
 PODS = {
-    "consul-server": "StatefulSet",
-    "consul-client": "DaemonSet",
-    "consul-secrets-init": "Job",
-    "consul-autopilot": "Job",
-    "consul-acl-init-1": "Job",
-    "consul-test": "Pod",
+    "server": "StatefulSet",
+    "client": "DaemonSet",
+    "secrets-init": "Job",
+    "autopilot": "Job",
+    "acl-init": "Job",
+    "rollback-check": "Job",
+    "test": "Pod",
 }
 # Every pod exists, and every secret is mounted, with TLS and ACLs on.
 EVERYTHING = {"tls": {"enabled": True}, "acl": {"enabled": True}}
 
 
-def spec_of(name: str) -> Manifest:
-    docs = render(EVERYTHING)
-    return pod_spec(
-        next(d for d in docs if d["metadata"]["name"] == name and d["kind"] == PODS[name])
-    )
+def spec_of(component: str) -> Manifest:
+    return pod_spec(one(render(EVERYTHING), PODS[component], component=component))
 
 
-@pytest.mark.parametrize("name", PODS)
-def test_restricted_pod_security(name: str) -> None:
-    spec = spec_of(name)
+@pytest.mark.parametrize("component", PODS)
+def test_restricted_pod_security(component: str) -> None:
+    spec = spec_of(component)
     ctx = spec["securityContext"]
     assert ctx["runAsNonRoot"] is True
     assert (ctx["runAsUser"], ctx["runAsGroup"], ctx["fsGroup"]) == (100, 1000, 1000)
@@ -42,24 +41,26 @@ def test_restricted_pod_security(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name",
-    ["consul-server", "consul-client", "consul-test", "consul-autopilot", "consul-acl-init-1"],
+    "component",
+    ["server", "client", "test", "autopilot", "acl-init"],
 )
-def test_no_api_token_where_the_api_is_not_used(name: str) -> None:
-    assert spec_of(name)["automountServiceAccountToken"] is False
+def test_no_api_token_where_the_api_is_not_used(component: str) -> None:
+    assert spec_of(component)["automountServiceAccountToken"] is False
 
 
-def test_only_the_secrets_hook_may_use_the_api() -> None:
-    assert "automountServiceAccountToken" not in spec_of("consul-secrets-init")
+def test_only_the_secrets_and_rollback_check_hooks_may_use_the_api() -> None:
+    hooks = ("consul-secrets-init", "consul-rollback-check")
+    for hook in ("secrets-init", "rollback-check"):
+        assert "automountServiceAccountToken" not in spec_of(hook)
     sas = [d for d in render(EVERYTHING) if d["kind"] == "ServiceAccount"]
-    agents = [sa for sa in sas if sa["metadata"]["name"] != "consul-secrets-init"]
+    agents = [sa for sa in sas if sa["metadata"]["name"] not in hooks]
     assert {sa["metadata"]["name"] for sa in agents} == {"consul-server", "consul-client"}
     assert all(sa["automountServiceAccountToken"] is False for sa in agents)
 
 
 def test_no_host_access() -> None:
-    for name in PODS:
-        spec = spec_of(name)
+    for component in PODS:
+        spec = spec_of(component)
         assert not spec.get("hostNetwork") and not spec.get("hostPID")
         assert not any("hostPath" in v for v in spec.get("volumes", []))
 

@@ -158,7 +158,7 @@ def test_user_certificates() -> None:
     job = one(docs, "Job", "consul-secrets-init")
     env = set(env_of(container(job)))
     assert "GOSSIP_SECRET" in env and not env & {"CA_SECRET", "SERVER_SECRET"}
-    (get,) = [r for r in one(docs, "Role")["rules"] if r["verbs"] == ["get"]]
+    (get,) = [r for r in one(docs, "Role", "consul-secrets-init")["rules"] if r["verbs"] == ["get"]]
     assert get["resourceNames"] == ["consul-gossip-key"]
     assert not find(docs, "Secret")
 
