@@ -49,4 +49,16 @@ def test_tls_comes_to_a_running_release_in_three_rolling_steps(
     refused = release.upgrade(check=False, tls={"enabled": False})
     assert refused.returncode != 0
     assert "turn TLS off in three upgrades" in refused.stderr, refused.stderr
+    # So is a rollback to the revision before the three steps, which no lookup check would see
+    # (the pre-rollback hook refuses it), and it leaves every pod as it was.
+    assert release.revision == 4
+    agents = {c: release.incarnations(c) for c in ("server", "client")}
+    refused = release.rollback(1, check=False)
+    assert refused.returncode != 0
+    output = refused.stdout + refused.stderr
+    assert (
+        "helm rollback to revision 1 refused: the running servers have tls true, verify_outgoing "
+        "true, verify_incoming true, and revision 1 has tls.enabled=false" in output
+    ), output
+    assert {c: release.incarnations(c) for c in ("server", "client")} == agents
     release.uninstall()
