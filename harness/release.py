@@ -64,7 +64,7 @@ class Release:
 
     def named(self, suffix: str) -> str:
         """The name the chart gives one of the release's objects: `<fullname>-<suffix>`, e.g.
-        "backup" (the CronJob), "acl-init-1" (a Job), "server-tls" (a Secret)."""
+        "backup" (the CronJob), "autopilot" (a Job), "server-tls" (a Secret)."""
         return f"{self.fullname}-{suffix}"
 
     @property
@@ -96,10 +96,19 @@ class Release:
         """The gossip key in the release's Secret (made by the chart's secrets-init hook)."""
         return self._decoded(self.gossip_secret(), "key")
 
+    def _selector(self, component: str) -> str:
+        return f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component={component}"
+
     def pods(self, component: str) -> list[client.V1Pod]:
-        selector = f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component={component}"
+        selector = self._selector(component)
         pods = self.kube.core.list_namespaced_pod(self.namespace, label_selector=selector).items
         return sorted(pods, key=lambda p: p.metadata.name)
+
+    def job(self, component: str) -> client.V1Job:
+        """The one Job of a component (acl-init, named by a hash of its spec)."""
+        selector = self._selector(component)
+        (job,) = self.kube.batch.list_namespaced_job(self.namespace, label_selector=selector).items
+        return job
 
     def keyrings(self) -> dict[str, dict[str, list[str]]]:
         """Pod name -> pool ("lan"; "wan" on servers) -> the keys that agent holds, its primary

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,10 +16,12 @@ from harness.render import (
     CHART,
     Manifest,
     agent_config,
+    chart_of_next_version,
     container,
     env_of,
     find,
     helm,
+    merge_values,
     one,
     pod_spec,
     render,
@@ -103,6 +107,28 @@ def test_the_token_job_is_not_a_hook(docs: tuple[Manifest, ...]) -> None:
     assert "helm.sh/hook" not in job["metadata"].get("annotations", {})
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
     assert pod_spec(job)["automountServiceAccountToken"] is False
+
+
+def sync_job_name(values: dict[str, Any], **kwargs: Any) -> str:
+    return one(render(merge_values(ACL, values), **kwargs), "Job", component="acl-init")[
+        "metadata"
+    ]["name"]
+
+
+def test_the_token_job_is_named_by_what_it_does(tmp_path: Path) -> None:
+    """Under `helm template` the revision is always 1, so a Job named by it could not take a new
+    spec (a Job's pod template is immutable); named by its spec's hash, a change of what it does
+    is a new Job, and anything else leaves the finished one alone."""
+    name = sync_job_name({})
+    assert re.fullmatch(r"consul-acl-init-[0-9a-f]{8}", name), name
+    # The same Job: a chart bump alone, a value the sync does not read.
+    assert sync_job_name({}, chart=chart_of_next_version(tmp_path)) == name
+    assert sync_job_name({"ui": {"service": {"annotations": {"a": "b"}}}}) == name
+    # A new Job: the backup token to make, another image.
+    assert sync_job_name({"backup": {"enabled": True}}) != name
+    assert sync_job_name({"image": {"tag": "1.22.6"}}) != name
+    long = sync_job_name({}, release="a-very-long-release-name-that-goes-on-and-on-and-on")
+    assert len(long) <= 63, long
 
 
 def test_tokens_have_fixed_ids_and_least_rights(docs: tuple[Manifest, ...]) -> None:
