@@ -234,8 +234,17 @@ def release_factory(
     uninstalls what is left after the module."""
     installed: list[Release] = []
 
-    def make(name: str, namespace: str, *, install: bool = True, **values: Any) -> Release:
+    def make(
+        name: str,
+        namespace: str,
+        *,
+        install: bool = True,
+        helm: str | None = None,
+        **values: Any,
+    ) -> Release:
         release = Release(kube, name, namespace, image_values(consul_image))
+        if helm:
+            release.helm = helm
         installed.append(release)
         if install:
             release.install(**values)

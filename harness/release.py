@@ -38,6 +38,8 @@ class Release:
     name: str
     namespace: str
     values: dict[str, Any] = field(default_factory=dict)
+    # The helm that installs, upgrades, rolls back and tests it (the tier's own by default).
+    helm: str = field(default_factory=helm)
 
     def manifests(self) -> tuple[Manifest, ...]:
         """What the chart renders for this release's values (no cluster: `lookup` sees nothing)."""
@@ -206,7 +208,7 @@ class Release:
         chart: Path = CHART,
     ) -> subprocess.CompletedProcess[str]:
         values = merge_values(self.values, overrides)
-        cmd = [helm(), verb, self.name, str(chart), "--namespace", self.namespace]
+        cmd = [self.helm, verb, self.name, str(chart), "--namespace", self.namespace]
         cmd += ["--create-namespace", "--timeout", "10m", *flags, "--values", "-"]
         proc = run(cmd, stdin=yaml.safe_dump(values), check=check)
         if proc.returncode == 0:
@@ -215,7 +217,7 @@ class Release:
 
     def rollback(self, revision: int, check: bool = True) -> subprocess.CompletedProcess[str]:
         """`helm rollback --wait` to a revision; `values` become that revision's."""
-        cmd = [helm(), "rollback", self.name, str(revision), "--namespace", self.namespace]
+        cmd = [self.helm, "rollback", self.name, str(revision), "--namespace", self.namespace]
         proc = run([*cmd, "--wait", "--timeout", "10m"], check=check, timeout=900)
         if proc.returncode == 0:
             self.values = self._helm_json("get", "values") or {}
@@ -227,19 +229,21 @@ class Release:
         return int(self._helm_json("status")["version"])
 
     def _helm_json(self, *verb: str) -> Any:
-        cmd = [helm(), *verb, self.name, "--namespace", self.namespace, "--output", "json"]
+        cmd = [self.helm, *verb, self.name, "--namespace", self.namespace, "--output", "json"]
         return json.loads(run(cmd).stdout)
 
     def assert_helm_test_passes(self) -> None:
         """`helm test` passes, and its pod got as far as its last step, the KV round trip (a pod
         that exits 0 early would pass `helm test` alone)."""
-        out = run([helm(), "test", self.name, "--namespace", self.namespace, "--logs"], timeout=300)
+        out = run(
+            [self.helm, "test", self.name, "--namespace", self.namespace, "--logs"], timeout=300
+        )
         # helm 3 prints the pod's log on stdout, helm 4 on stderr.
         assert "KV round trip ok" in out.stdout + out.stderr, out.stdout + out.stderr
 
     def uninstall(self, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(
-            [helm(), "uninstall", self.name, "--namespace", self.namespace, "--wait"],
+            [self.helm, "uninstall", self.name, "--namespace", self.namespace, "--wait"],
             timeout=600,
             check=check,
         )
@@ -310,9 +314,15 @@ class NamespaceFactory(Protocol):
 
 class ReleaseFactory(Protocol):
     """The release_factory fixture (harness/plugin.py): a release of the chart in `namespace`
-    with `values`, installed with `helm install --wait` unless install=False; uninstalled after
-    the module."""
+    with `values`, installed with `helm install --wait` unless install=False (with `helm`, a helm
+    binary, if given); uninstalled after the module."""
 
     def __call__(
-        self, name: str, namespace: str, *, install: bool = True, **values: Any
+        self,
+        name: str,
+        namespace: str,
+        *,
+        install: bool = True,
+        helm: str | None = None,
+        **values: Any,
     ) -> Release: ...

@@ -2,6 +2,9 @@
 3-server revision refused, a rollback 7 -> 5, then 5 -> 3; autopilot following each step (rollbacks
 included), no server restarted that stays, no stale voter and the leader watched every 200 ms.
 
+Helm 4 drives this release (install, upgrades, rollbacks, `helm test`): it applies server-side and
+waits with kstatus, where the rest of the cluster tier runs helm 3.
+
 The release asks for `1.5Gi` volumes, which the API stores as `1536Mi`: every upgrade here
 also proves that the chart's persistence check compares sizes, not spellings.
 """
@@ -13,17 +16,19 @@ import pytest
 from harness.kube import Kube, wait_for
 from harness.leader_watch import LeaderWatch
 from harness.release import NamespaceFactory, Release, ReleaseFactory
+from harness.render import REPO
 
 pytestmark = pytest.mark.cluster
 
 # Five servers on three workers need the soft anti-affinity preset.
 VALUES = {"server": {"podAntiAffinityPreset": "soft", "persistence": {"size": "1.5Gi"}}}
 DATA = {f"scaling/{i}": f"value-{i}" for i in range(20)}
+HELM4 = str(REPO / ".tools" / "bin" / "helm4")
 
 
 @pytest.fixture(scope="module")
 def scaled(namespace_factory: NamespaceFactory, release_factory: ReleaseFactory) -> Release:
-    release = release_factory("scale", namespace_factory("scaling"), **VALUES)
+    release = release_factory("scale", namespace_factory("scaling"), helm=HELM4, **VALUES)
     api = release.api("server")
     for key, value in DATA.items():
         assert api.kv_put(key, value)
@@ -120,6 +125,7 @@ def test_a_rollback_seven_to_five_leaves_no_stale_voter_and_autopilot_follows(
     # puts its quorum back, not the 7 servers' 4.
     assert min_quorum(scaled) == 3
     assert scaled.values["server"]["replicas"] == 5
+    scaled.assert_helm_test_passes()
 
 
 @pytest.mark.quiet
