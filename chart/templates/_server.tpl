@@ -73,18 +73,24 @@ livenessProbe:
   periodSeconds: 10
   timeoutSeconds: 5
   failureThreshold: 6
-# Ready once the leader lists it as a voter: autopilot re-adds a returning server as a non-voter
-# until it is stable, and a rolling update must not stop the next server before then. (The
-# answer is captured first: in a pipe, a failed curl would leave only jq's status, and jq 1.6
-# exits 0 on empty input.)
+# Ready while the server's own raft state lists it as a voter and it heard from a leader in the
+# last 10 s (or leads): autopilot re-adds a returning server as a non-voter until it is stable,
+# and a rolling update must not stop the next server before then. Judged locally, from
+# /v1/agent/self, not by asking the leader: an election or a slow leader then leaves every
+# server ready rather than emptying the -ui Service at once, while a server cut off from the
+# leader for longer turns unready. (The answer is captured first: in a pipe, a failed curl would
+# leave only jq's status, and jq 1.6 exits 0 on empty input.)
 readinessProbe:
   exec:
     command:
       - /bin/sh
       - -ec
       - >-
-        cfg=$({{ include "consul.server.curl" (dict "root" . "path" "/v1/operator/raft/configuration") }});
-        printf '%s' "$cfg" | jq -e --arg node "$HOSTNAME" '.Servers[] | select(.Node == $node) | .Voter' >/dev/null
+        self=$({{ include "consul.server.curl" (dict "root" . "path" "/v1/agent/self") }});
+        printf '%s' "$self" | jq -e '.Config.NodeID as $id | .Stats.raft
+        | (.latest_configuration | contains("{Suffrage:Voter ID:\($id) "))
+        and (.last_contact | . == "0" or test("^[0-9.]+(ns|us|µs|ms)$")
+        or (test("^[0-9.]+s$") and (rtrimstr("s") | tonumber) < 10))' >/dev/null
   periodSeconds: 5
   timeoutSeconds: 5
   failureThreshold: 2

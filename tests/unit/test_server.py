@@ -190,10 +190,6 @@ def test_probes_never_restart_a_server_during_an_election() -> None:
     # Liveness must not depend on having a leader: only on the agent answering HTTP.
     assert c["livenessProbe"]["httpGet"] == {"path": "/v1/status/leader", "port": "http"}
     assert c["startupProbe"]["httpGet"]["port"] == "http"
-    # Ready means a voter again: a rolling update waits for autopilot to promote it.
-    ready = c["readinessProbe"]["exec"]["command"][-1]
-    assert "/v1/operator/raft/configuration" in ready
-    assert ".Voter" in ready and "$HOSTNAME" in ready
 
 
 def test_agent_command_advertises_the_pod_ip() -> None:
@@ -343,22 +339,49 @@ def test_a_stopping_server_hands_leadership_over_and_then_leaves(
     assert run_with_stubs(tmp_path, command, hostname, leader) == (0, expected)
 
 
+ME = "5c1d0d3e-0000-4000-8000-000000000001"
+PEER = "5c1d0d3e-0000-4000-8000-000000000002"
+
+
 @pytest.mark.parametrize(
-    ("hostname", "leader", "ready"),
+    ("suffrage", "last_contact", "ready"),
     [
-        ("consul-server-1", "consul-server-2", True),
-        ("consul-server-0", "consul-server-2", False),  # a non-voter, still stabilising
-        ("consul-server-7", "consul-server-2", False),  # not in the raft configuration
-        ("consul-server-1", None, False),  # no leader: the API answers 500
+        pytest.param("Voter", "0", True, id="leader"),
+        pytest.param("Voter", "35.2ms", True, id="follower"),
+        pytest.param("Voter", "850µs", True, id="follower-just-heard"),
+        pytest.param("Voter", "9.8s", True, id="during-an-election"),
+        pytest.param("Voter", "12.3s", False, id="cut-off"),
+        pytest.param("Voter", "1m2.5s", False, id="cut-off-for-minutes"),
+        pytest.param("Voter", "never", False, id="restarted-not-heard-yet"),
+        pytest.param("Nonvoter", "20ms", False, id="not-promoted-yet"),
+        pytest.param(None, "20ms", False, id="not-in-the-configuration"),
     ],
-    ids=["voter", "non-voter", "unknown", "no-leader"],
 )
-def test_a_server_is_ready_only_as_a_voter_the_leader_lists(
-    tmp_path: Path, hostname: str, leader: str | None, ready: bool
+def test_a_server_is_ready_while_it_votes_and_hears_from_a_leader(
+    tmp_path: Path, suffrage: str | None, last_contact: str, ready: bool
 ) -> None:
-    command = container(server())["readinessProbe"]["exec"]["command"]
-    status, _ = run_with_stubs(tmp_path, command, hostname, leader)
-    assert (status == 0) is ready
+    """The readiness probe, run as the kubelet runs it, on what /v1/agent/self answers: judged
+    from the server's own raft state, so an election (no leader to ask) leaves it ready."""
+    servers = [f"{{Suffrage:Voter ID:{PEER} Address:10.244.2.7:8300}}"]
+    if suffrage:
+        servers.append(f"{{Suffrage:{suffrage} ID:{ME} Address:10.244.1.5:8300}}")
+    self_ = {
+        "Config": {"NodeID": ME},
+        "Stats": {
+            "raft": {"latest_configuration": f"[{' '.join(servers)}]", "last_contact": last_contact}
+        },
+    }
+    (tmp_path / "self.json").write_text(json.dumps(self_))
+    curl = tmp_path / "curl"
+    curl.write_text(
+        "#!/bin/sh\nfor url; do :; done\n"
+        f'[ "$url" = "$CONSUL_HTTP_ADDR/v1/agent/self" ] && cat {tmp_path}/self.json\n'
+    )
+    curl.chmod(0o755)
+    probe = container(server())["readinessProbe"]["exec"]["command"]
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "CONSUL_HTTP_ADDR": "http://127.0.0.1:8500"}
+    proc = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=10, check=False)
+    assert (proc.returncode == 0) is ready, proc.stderr
 
 
 def test_probe_commands_end_before_their_probes_time_out() -> None:
