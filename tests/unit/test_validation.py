@@ -4,6 +4,7 @@ message that says what to change."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,58 +15,72 @@ import yaml
 
 from harness.render import CHART, RenderError, helm, render
 
+# Each refusal's whole text (helm prints it after "execution error at (<template>:<line>): ").
 CASES: dict[str, tuple[dict[str, Any], str]] = {
     "even-2": (
         {"server": {"replicas": 2}},
-        r"server\.replicas=2: an even number of servers tolerates no more failures than 1 "
-        r"\(quorum is 2 of 2\) and can split the vote; use 1, 3, 5 or 7",
+        "server.replicas=2: an even number of servers tolerates no more failures than 1 "
+        "(quorum is 2 of 2) and can split the vote; use 1, 3, 5 or 7",
     ),
-    "even-4": ({"server": {"replicas": 4}}, r"server\.replicas=4: .*\(quorum is 3 of 4\)"),
+    "even-4": (
+        {"server": {"replicas": 4}},
+        "server.replicas=4: an even number of servers tolerates no more failures than 3 "
+        "(quorum is 3 of 4) and can split the vote; use 1, 3, 5 or 7",
+    ),
     "partition-above-replicas": (
         {"server": {"updatePartition": 4}},
-        r"server\.updatePartition=4 is above server\.replicas=3",
+        "server.updatePartition=4 is above server.replicas=3: no server would ever be updated; "
+        "use 0..3",
     ),
     "servicemonitor-without-metrics": (
         {"metrics": {"serviceMonitor": {"enabled": True}}},
-        r"metrics\.serviceMonitor\.enabled=true needs metrics\.enabled=true",
+        "metrics.serviceMonitor.enabled=true needs metrics.enabled=true: without it the agents "
+        "serve no Prometheus metrics",
     ),
     "nodeport-on-clusterip": (
         {"ui": {"service": {"nodePort": 30001}}},
-        r"ui\.service\.nodePort is set but ui\.service\.type is ClusterIP",
+        "ui.service.nodePort is set but ui.service.type is ClusterIP: set ui.service.type to "
+        "NodePort or LoadBalancer, or remove the nodePort",
     ),
     "ingress-without-hosts": (
         {"ui": {"ingress": {"enabled": True, "hosts": []}}},
-        r"ui\.ingress\.enabled=true needs at least one entry in ui\.ingress\.hosts",
+        "ui.ingress.enabled=true needs at least one entry in ui.ingress.hosts",
     ),
     "verify-incoming-without-outgoing": (
         {"tls": {"enabled": True, "verifyOutgoing": False}},
-        r"tls\.verifyIncoming=true needs tls\.verifyOutgoing=true",
+        "tls.verifyIncoming=true needs tls.verifyOutgoing=true: servers that require TLS would "
+        "refuse the plain RPC of every agent, themselves included",
     ),
     "https-only-without-tls": (
         {"tls": {"httpsOnly": True}},
-        r"tls\.httpsOnly=true needs tls\.enabled=true",
+        "tls.httpsOnly=true needs tls.enabled=true: without TLS there is no HTTPS to keep",
     ),
     "server-cert-without-its-ca": (
         {"tls": {"enabled": True, "server": {"existingSecret": "consul-server-cert"}}},
-        r"tls\.server\.existingSecret is set but tls\.ca\.existingSecret is empty",
+        "tls.server.existingSecret is set but tls.ca.existingSecret is empty: name the Secret "
+        "holding the CA certificate (tls.crt) that signed it, which every agent must trust",
     ),
     "renewal-window-as-long-as-the-certificate": (
         {"tls": {"enabled": True, "server": {"days": 30, "renewBeforeDays": 30}}},
-        r"tls\.server\.renewBeforeDays=30 is not below tls\.server\.days=30",
+        "tls.server.renewBeforeDays=30 is not below tls.server.days=30: every upgrade would "
+        "reissue the server certificate",
     ),
     "https-node-port-on-clusterip": (
         {"tls": {"enabled": True}, "ui": {"service": {"httpsNodePort": 30443}}},
-        r"ui\.service\.httpsNodePort is set but ui\.service\.type is ClusterIP",
+        "ui.service.httpsNodePort is set but ui.service.type is ClusterIP: set ui.service.type "
+        "to NodePort or LoadBalancer, or remove the httpsNodePort",
     ),
 }
+REFUSAL = re.compile(r"^Error: execution error at \([^)]+\): (.+)$", re.MULTILINE)
 
 
 @pytest.mark.parametrize(("values", "message"), CASES.values(), ids=CASES.keys())
 def test_refused_with_a_message(values: dict[str, Any], message: str) -> None:
-    with pytest.raises(RenderError, match=message) as refused:
+    with pytest.raises(RenderError) as refused:
         render(values)
-    # A format verb given the wrong type ("%!d(string=2)") prints Go's complaint, not the value.
-    assert "%!" not in refused.value.stderr, refused.value.stderr
+    # The whole text, under helm 3 and helm 4 alike (the unit tier runs under both): a format
+    # verb given the wrong type ("%!d(string=2)") or a lost word fails here.
+    assert REFUSAL.findall(refused.value.stderr) == [message], refused.value.stderr
 
 
 def test_partition_equal_to_replicas_pauses_the_rollout() -> None:
