@@ -70,8 +70,13 @@ reinstall onto new volumes, and a restore of a snapshot into it, then find every
 catalog under its old ID (Consul refuses a known node name with a new ID: "Node name ... is
 reserved"). The shell then writes the secrets (gossip key, ACL tokens) from their files into a
 config file in memory and execs the agent: they reach neither a ConfigMap, nor the environment,
-nor the agent's arguments. The advertise address is the pod IP (the node has several
-interfaces). A client is named after its Kubernetes node; a server after its pod.
+nor the agent's arguments. The agent reads a copy of its ConfigMap taken when the pod started
+(a container restart keeps it): with auto_reload_config it would take a new configuration as
+soon as the kubelet syncs the mounted ConfigMap, on every pod at once, before a rolling update
+(or a held updatePartition, or OnDelete clients) got to it; the certificates it watches stay the
+live files under /consul/secrets. The
+advertise address is the pod IP (the node has several interfaces). A client is named after its
+Kubernetes node; a server after its pod.
 */}}
 {{- define "consul.pod.agentCommand" -}}
 {{- $v := .root.Values }}
@@ -96,7 +101,11 @@ interfaces). A client is named after its Kubernetes node; a server after its pod
   {{- $name := ternary "$HOSTNAME" "$NODE_NAME" (eq .component "server") }}
   [ -s /consul/data/node-id ] || printf '%s' "{{ .root.Release.Namespace }}/{{ include "consul.fullname" .root }}/{{ .component }}/{{ $name }}" | sha256sum \
     | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-8\4-\5/' | tr -d '\n' >/consul/data/node-id
-  exec consul agent -config-dir=/consul/config -config-file=/consul/run/secrets.json -advertise="$POD_IP"
+  if [ ! -d /consul/run/config ]; then
+    rm -rf /consul/run/config.new && mkdir /consul/run/config.new
+    cp -L /consul/config/*.json /consul/run/config.new/ && mv /consul/run/config.new /consul/run/config
+  fi
+  exec consul agent -config-dir=/consul/run/config -config-file=/consul/run/secrets.json -advertise="$POD_IP"
   {{- if eq .component "client" }} -node="$NODE_NAME"{{ end }}
 {{- end }}
 
