@@ -19,17 +19,18 @@ consul.client.probes: startup, liveness and readiness of the client container, a
 the kubelet's own HTTP requests: an exec probe starts a process in the container through the
 container runtime every period, which on a kind node cost more CPU than the release's idle
 agents themselves (an idle 3+3 release: 11 % of a core for its probes against 9 % for the rest,
-mostly in runc and containerd). Liveness asks
-only that the agent's HTTP server answers: "/" is its index (200, or a redirect to the UI), with
-no token and no RPC, so a client that lost its servers is not restarted (restarts during a long
-server outage end in CrashLoopBackOff, which then delays recovery by minutes); the rejoin
-container brings it back. Readiness keeps DNS and the local API in the Services as long as the
+mostly in runc and containerd). Startup and
+liveness ask only that the agent's HTTP server answers: "/" is its index (200, or a redirect to
+the UI), with no token and no RPC, so a client that lost its servers is not restarted, and one
+started while every server is down (a new node, an eviction during an outage) starts rather than
+failing its startup probe after 300 s (restarts during a long server outage end in
+CrashLoopBackOff, which then delays recovery by minutes); the rejoin container joins it. Readiness keeps DNS and the local API in the Services as long as the
 agent reaches a server, leader or not (consul.client.serverCheck): Consul answers DNS from stale
 state and accepts local registrations without a leader.
 */}}
 {{- define "consul.client.probes" -}}
 startupProbe:
-  httpGet: {{ include "consul.pod.httpGet" (dict "root" . "path" "/v1/status/leader") }}
+  httpGet: {{ include "consul.pod.httpGet" (dict "root" . "path" "/") }}
   periodSeconds: 5
   timeoutSeconds: 5
   failureThreshold: 60

@@ -52,14 +52,15 @@ def test_the_kubelet_probes_the_agent_itself_with_no_exec(
     }
     assert set(probes) == {"startupProbe", "livenessProbe", "readinessProbe"}
     assert all(set(p) & {"exec", "tcpSocket"} == set() for p in probes.values())
-    # A restart per lost server ends in CrashLoopBackOff during a long outage; liveness only
-    # asks that the agent's HTTP server answers (its index, no token, no RPC).
-    assert probes["livenessProbe"]["httpGet"] == {"path": "/", **port}
+    # A restart per lost server ends in CrashLoopBackOff during a long outage; startup and
+    # liveness only ask that the agent's HTTP server answers (its index, no token, no RPC), so a
+    # client pod started while every server is down starts, and joins when they return.
+    for name in ("startupProbe", "livenessProbe"):
+        assert probes[name]["httpGet"] == {"path": "/", **port}
     # Consul answers DNS from stale state and takes local registrations without a leader: a
     # leaderless cluster must keep its clients in the -dns and node-local Services. Status.Leader
     # answers 200 with or without a leader, and fails only when no server answers.
-    for name in ("startupProbe", "readinessProbe"):
-        assert probes[name]["httpGet"] == {"path": "/v1/status/leader", **port}
+    assert probes["readinessProbe"]["httpGet"] == {"path": "/v1/status/leader", **port}
 
 
 def test_a_rejoin_container_joins_again_when_no_server_answers() -> None:
