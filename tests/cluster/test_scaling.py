@@ -13,6 +13,7 @@ also proves that the chart's persistence check compares sizes, not spellings.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -177,7 +178,14 @@ def test_servers_not_rolled_yet_keep_the_configuration_they_started_with(
         return json.loads(result.stdout).get("log_level", "")
 
     for ordinal in range(3):
+        # An annotation makes the kubelet sync the pod, mounts included, now rather than at its
+        # next periodic sync (up to a minute and more); no container restarts for it.
+        patch = {"metadata": {"annotations": {"consul-chart.test/sync": "1"}}}
+        kube.core.patch_namespaced_pod(scaled.server_pod(ordinal), scaled.namespace, patch)
         wait_for(lambda o=ordinal: mounted(o) == "debug", "the kubelet to sync the mount", 180)
+    # auto_reload_config looks at its files every 200 ms (agent/config/file_watcher.go): an agent
+    # that read the mount would have taken the change well within this.
+    time.sleep(3)
     levels = [
         scaled.api("server", i).get("/v1/agent/self")["DebugConfig"]["Logging"]["LogLevel"]
         for i in range(3)
