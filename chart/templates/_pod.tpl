@@ -70,7 +70,10 @@ reinstall onto new volumes, and a restore of a snapshot into it, then find every
 catalog under its old ID (Consul refuses a known node name with a new ID: "Node name ... is
 reserved"). The shell then writes the secrets (gossip key, ACL tokens) from their files into a
 config file in memory and execs the agent: they reach neither a ConfigMap, nor the environment,
-nor the agent's arguments. The agent reads a copy of its ConfigMap taken when the pod started
+nor the agent's arguments. A client's data dir on the node (client.dataHostPath) outlives the
+release: one whose keyring lacks the gossip key the cluster uses (a reinstall with a new key, or
+a rotation that went by while the node was down) would never join, and is emptied first. The
+agent reads a copy of its ConfigMap taken when the pod started
 (a container restart keeps it): with auto_reload_config it would take a new configuration as
 soon as the kubelet syncs the mounted ConfigMap, on every pod at once, before a rolling update
 (or a held updatePartition, or OnDelete clients) got to it; the certificates it watches stay the
@@ -98,6 +101,13 @@ Kubernetes node; a server after its pod.
   umask 077
   jq -n{{ range $set }} --rawfile {{ index . 1 | replace "-" "_" }} /consul/secrets/{{ index . 1 }}{{ end }} '{}
   {{- range $set }} | .{{ index . 0 }} = (${{ index . 1 | replace "-" "_" }} | rtrimstr("\n")){{ end }}' >/consul/run/secrets.json
+  {{- if and (eq .component "client") $v.client.dataHostPath.enabled $v.gossipEncryption.enabled }}
+  if [ -s /consul/data/serf/local.keyring ] && ! jq -e --rawfile key /consul/secrets/gossip-key \
+    'any(.[]; . == ($key | rtrimstr("\n")))' /consul/data/serf/local.keyring >/dev/null; then
+    echo "the data dir on this node holds a gossip keyring without the cluster's key (another cluster's, or a key rotation this node missed): starting with an empty data dir" >&2
+    find /consul/data -mindepth 1 -delete
+  fi
+  {{- end }}
   {{- $name := ternary "$HOSTNAME" "$NODE_NAME" (eq .component "server") }}
   [ -s /consul/data/node-id ] || printf '%s' "{{ .root.Release.Namespace }}/{{ include "consul.fullname" .root }}/{{ .component }}/{{ $name }}" | sha256sum \
     | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-8\4-\5/' | tr -d '\n' >/consul/data/node-id

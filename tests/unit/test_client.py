@@ -3,10 +3,12 @@ its own, reached without hostPort."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from harness.agent_pod import AgentPod
 from harness.render import Manifest, container, env_of, find, one, pod_spec, render
 
 DS = "consul-client"
@@ -129,3 +131,39 @@ def test_disabled_renders_no_client_objects() -> None:
         d for d in docs if d["metadata"]["labels"].get("app.kubernetes.io/component") == "client"
     ]
     assert not find(docs, "DaemonSet")
+
+
+HOST_DATA = {"client": {"dataHostPath": {"enabled": True}}}
+
+
+@pytest.mark.parametrize(
+    ("keyring", "kept"),
+    [
+        pytest.param(None, True, id="first-start"),
+        pytest.param(["bmV3LWtleQ=="], True, id="this-cluster"),
+        pytest.param(["b2xkLWtleQ==", "bmV3LWtleQ=="], True, id="mid-rotation"),
+        pytest.param(["b2xkLWtleQ=="], False, id="another-cluster-or-a-missed-rotation"),
+    ],
+)
+def test_a_data_dir_on_the_node_from_another_cluster_is_emptied(
+    agent_pod: AgentPod, keyring: list[str] | None, kept: bool
+) -> None:
+    """The data dir on the node outlives the release: a keyring without the gossip key the
+    cluster uses (bmV3LWtleQ== in the Secret) could never join, so that data dir starts empty."""
+    data = agent_pod.root / "data"
+    (data / "services").mkdir()
+    (data / "services" / "web.json").write_text("{}")
+    if keyring is not None:
+        (data / "serf").mkdir()
+        (data / "serf" / "local.keyring").write_text(json.dumps(keyring))
+    (agent_pod.root / "config" / "client.json").write_text("{}")
+    out = agent_pod.start("client", HOST_DATA)
+    assert (data / "services" / "web.json").exists() is kept
+    assert ("starting with an empty data dir" in out) is not kept, out
+    assert (data / "node-id").exists(), "the node ID is made again, the same"
+
+
+def test_without_a_data_dir_on_the_node_nothing_is_emptied() -> None:
+    assert "local.keyring" not in container(client())["command"][-1]
+    off = {**HOST_DATA, "gossipEncryption": {"enabled": False}}
+    assert "local.keyring" not in container(client(off))["command"][-1]

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from harness.agent_pod import AgentPod
 from harness.render import Manifest, agent_config, container, env_of, one, pod_spec, render
 
 STS = "consul-server"
@@ -203,38 +204,18 @@ def test_agent_command_advertises_the_pod_ip() -> None:
 
 @pytest.mark.parametrize("component", ["server", "client"])
 def test_an_agent_runs_the_configuration_its_pod_started_with(
-    tmp_path: Path, component: str
+    agent_pod: AgentPod, component: str
 ) -> None:
-    """The agent command, run with a stub agent that copies the config dir it is given: a later
-    ConfigMap (the kubelet syncs it into every pod at once) reaches no running pod, not even
-    on a container restart; the next pod takes it."""
-    kind = "StatefulSet" if component == "server" else "DaemonSet"
-    script = container(one(render(), kind))["command"][-1].replace("/consul/", f"{tmp_path}/")
-    for d in ("config", "data", "run", "secrets", "bin"):
-        (tmp_path / d).mkdir()
-    (tmp_path / "secrets" / "gossip-key").write_text("key\n")
-    agent = tmp_path / "bin" / "consul"
-    agent.write_text(
-        '#!/bin/sh\nfor a; do case "$a" in -config-dir=*) d="${a#*=}";; esac; done\n'
-        'cat "$d"/*.json\n'
-    )
-    agent.chmod(0o755)
-    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "HOSTNAME": "consul-server-0"}
-    env["NODE_NAME"] = "worker"
-
-    def start(config: str) -> str:
-        (tmp_path / "config" / f"{component}.json").write_text(config)
-        proc = subprocess.run(
-            ["sh", "-ec", script], env=env, capture_output=True, text=True, timeout=10
-        )
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
-
-    assert start('{"log_level": "info"}') == '{"log_level": "info"}'
-    assert start('{"log_level": "debug"}') == '{"log_level": "info"}', "a container restart"
-    shutil.rmtree(tmp_path / "run")
-    (tmp_path / "run").mkdir()
-    assert start('{"log_level": "debug"}') == '{"log_level": "debug"}', "a new pod"
+    """A later ConfigMap (the kubelet syncs it into every pod at once) reaches no running pod,
+    not even on a container restart; the next pod takes it."""
+    mount = agent_pod.root / "config" / f"{component}.json"
+    mount.write_text('{"log_level": "info"}')
+    assert agent_pod.start(component) == '{"log_level": "info"}'
+    mount.write_text('{"log_level": "debug"}')
+    assert agent_pod.start(component) == '{"log_level": "info"}', "a container restart"
+    shutil.rmtree(agent_pod.root / "run")
+    (agent_pod.root / "run").mkdir()
+    assert agent_pod.start(component) == '{"log_level": "debug"}', "a new pod"
 
 
 def test_ports() -> None:
