@@ -1,7 +1,6 @@
 """Scaling the servers of one release, judged by Consul itself: 3 -> 5 -> 7, a rollback to the
 3-server revision refused, a rollback 7 -> 5, then 5 -> 3; autopilot following each step (rollbacks
 included), no server restarted that stays, no stale voter and the leader watched every 200 ms.
-Last, servers held back by updatePartition keep the configuration they started with.
 
 Helm 4 drives this release (install, upgrades, rollbacks, `helm test`): it applies server-side and
 waits with kstatus, where the rest of the cluster tier runs helm 3.
@@ -12,12 +11,9 @@ also proves that the chart's persistence check compares sizes, not spellings.
 
 from __future__ import annotations
 
-import json
-import time
-
 import pytest
 
-from harness.kube import Kube, exec_in_pod, wait_for
+from harness.kube import Kube, wait_for
 from harness.leader_watch import LeaderWatch
 from harness.release import NamespaceFactory, Release, ReleaseFactory
 from harness.render import REPO
@@ -162,32 +158,3 @@ def test_scale_down_five_to_three_keeps_the_leader_and_leaves_no_stale_voter(
     assert {key: api.kv_get(key) for key in DATA} == DATA
     claims = kube.core.list_namespaced_persistent_volume_claim(scaled.namespace).items
     assert len(claims) == 7, "the removed servers' volumes are kept (whenScaled: Retain)"
-
-
-def test_servers_not_rolled_yet_keep_the_configuration_they_started_with(
-    kube: Kube, scaled: Release
-) -> None:
-    # Every server held back (updatePartition = replicas), as in a Consul upgrade's first step:
-    # the new configuration reaches the ConfigMap, and every pod's mount once the kubelet syncs
-    # it, but no running agent takes it (log_level is one auto_reload_config would apply).
-    scaled.upgrade(server={"updatePartition": 3, "extraConfig": {"log_level": "debug"}})
-
-    def mounted(ordinal: int) -> str:
-        pod = scaled.server_pod(ordinal)
-        result = exec_in_pod(kube, scaled.namespace, pod, ["cat", "/consul/config/server.json"])
-        return json.loads(result.stdout).get("log_level", "")
-
-    for ordinal in range(3):
-        # An annotation makes the kubelet sync the pod, mounts included, now rather than at its
-        # next periodic sync (up to a minute and more); no container restarts for it.
-        patch = {"metadata": {"annotations": {"consul-chart.test/sync": "1"}}}
-        kube.core.patch_namespaced_pod(scaled.server_pod(ordinal), scaled.namespace, patch)
-        wait_for(lambda o=ordinal: mounted(o) == "debug", "the kubelet to sync the mount", 180)
-    # auto_reload_config looks at its files every 200 ms (agent/config/file_watcher.go): an agent
-    # that read the mount would have taken the change well within this.
-    time.sleep(3)
-    levels = [
-        scaled.api("server", i).get("/v1/agent/self")["DebugConfig"]["Logging"]["LogLevel"]
-        for i in range(3)
-    ]
-    assert levels == ["info"] * 3, "a server not rolled yet took the new configuration"

@@ -4,6 +4,7 @@ Security level: each security property as a user (or an intruder) in the cluster
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -228,12 +229,41 @@ def test_upgrades_keep_the_ca_the_certificate_and_every_token(
     assert renewed[secure.named("ca")] == before[secure.named("ca")]
 
 
-def test_a_held_back_server_upgrade_does_not_hang_on_the_acl_job(secure: Release) -> None:
+def test_held_back_servers_keep_their_configuration_and_the_upgrade_does_not_hang(
+    kube: Kube, secure: Release
+) -> None:
     # updatePartition=3 holds every server back: the upgrade must return once the clients are
     # ready, not wait on a Job.
     incarnations = secure.incarnations("server")
     secure.upgrade(server={"updatePartition": 3, "extraConfig": {"log_level": "debug"}})
     assert secure.incarnations("server") == incarnations
+    # The new configuration reaches each server's ConfigMap mount (an annotation makes the
+    # kubelet sync the pod now, not at its next periodic sync), and no server not rolled yet
+    # takes it, though auto_reload_config is on (TLS): none logs at debug level, while each
+    # logs a debug line for every HTTP request, its readiness probe's every 5 s included.
+    servers = [secure.server_pod(i) for i in range(3)]
+    for pod in servers:
+        patch = {"metadata": {"annotations": {"consul-chart.test/sync": "1"}}}
+        kube.core.patch_namespaced_pod(pod, secure.namespace, patch)
+        wait_for(
+            lambda p=pod: (
+                '"debug"'
+                in exec_in_pod(
+                    kube, secure.namespace, p, ["cat", "/consul/config/server.json"]
+                ).stdout
+            ),
+            "the kubelet to sync the server's ConfigMap mount",
+            timeout=180,
+        )
+    synced = time.monotonic()
+    # auto_reload_config looks at its files every 200 ms (agent/config/file_watcher.go).
+    time.sleep(8)
+    since = int(time.monotonic() - synced) + 1
+    for pod in servers:
+        log = kube.core.read_namespaced_pod_log(
+            pod, secure.namespace, container="consul", since_seconds=since
+        )
+        assert "[DEBUG]" not in log, f"{pod} took the new log_level before its turn:\n{log}"
     # Back to the values the servers run (null deletes a value, as in helm): the StatefulSet's
     # update revision is their current one again, so nothing rolls.
     secure.upgrade(server={"updatePartition": None, "extraConfig": None})
