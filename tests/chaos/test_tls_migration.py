@@ -21,12 +21,7 @@ def test_tls_comes_to_a_running_release_in_three_rolling_steps(
     release_factory: ReleaseFactory,
     consul_image: str,
 ) -> None:
-    # The clients of each step roll all at once: what this proves is the servers' quorum through
-    # the steps (the watch) and the release working at the end; one at a time they cost a
-    # minute more and prove nothing more.
-    release = release_factory(
-        "migrate", namespace_factory("tls-steps"), client={"maxUnavailable": "100%"}
-    )
+    release = release_factory("migrate", namespace_factory("tls-steps"))
     data = {f"migrate/{i}": str(i) for i in range(10)}
     for key, value in data.items():
         assert release.api("server").kv_put(key, value)
