@@ -100,3 +100,18 @@ whatever the cluster's domain is.
 {{- define "consul.agentLabel" -}}
 consul-agent: "true"
 {{- end }}
+
+{{/*
+consul.hookAnnotations: the annotations of a hook object whose ServiceAccount and RBAC run first
+(lower weights); the Job is kept when it fails, for its log (which helm prints with
+printOnFailure), and the ServiceAccount and RBAC never are. Takes (dict "hook" "pre-install,..."
+"weight" N "keepOnFailure" bool "printOnFailure" bool).
+*/}}
+{{- define "consul.hookAnnotations" -}}
+helm.sh/hook: {{ .hook }}
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded{{ if not .keepOnFailure }},hook-failed{{ end }}
+{{- if .printOnFailure }}
+helm.sh/hook-output-log-policy: hook-failed
+{{- end }}
+{{- end }}

@@ -74,18 +74,6 @@ class, bound only when the first snapshot runs). Empty when the user supplies th
 {{- end }}
 
 {{/*
-consul.secrets.hookAnnotations: hook annotations of the secrets-init objects; takes
-(dict "weight" N "keepOnFailure" bool). The Job runs after its ServiceAccount and RBAC (lower
-weights); it is kept when it fails, for its logs, while its ServiceAccount and RBAC (create on
-Secrets) never are.
-*/}}
-{{- define "consul.secrets.hookAnnotations" -}}
-helm.sh/hook: pre-install,pre-upgrade
-helm.sh/hook-weight: {{ .weight | quote }}
-helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded{{ if not .keepOnFailure }},hook-failed{{ end }}
-{{- end }}
-
-{{/*
 consul.secrets.volume: a projected volume of the secret files a pod of the chart reads, under
 /consul/secrets: for agents gossip-key; ca.crt (never the CA's key); on servers server.crt and
 server.key; the ACL tokens of consul.acl.componentTokens. Takes (dict "root" $ "component" ...).
